@@ -1,0 +1,99 @@
+"""The exceptions httpool raises.
+
+Every error httpool raises on purpose derives from one root, grouped by kind::
+
+    HTTPError
+    ├── TransportError               the network failed us
+    │   ├── ConnectError             could not connect (refused, unreachable, DNS)
+    │   ├── ConnectionClosed         the peer closed or reset mid-response
+    │   └── TimeoutError             a deadline passed (also builtins.TimeoutError)
+    │       ├── ConnectTimeout
+    │       ├── WriteTimeout
+    │       ├── ReadTimeout
+    │       └── PoolTimeout          no connection became free in time
+    ├── ProtocolError
+    │   └── RemoteProtocolError      the peer broke HTTP/1.1
+    ├── HTTPStatusError              raise_for_status() on a 4xx or 5xx response
+    └── PoolClosed                   the pool was used after close()
+
+Invalid arguments are not HTTPErrors: they raise ValueError or TypeError before
+any I/O. Messages name the origin (``http://host:port``) and what happened.
+Every class pickles with its message (only ``args`` is stored).
+"""
+
+import builtins
+
+__all__ = [
+    "HTTPError",
+    "TransportError",
+    "ConnectError",
+    "ConnectionClosed",
+    "TimeoutError",
+    "ConnectTimeout",
+    "WriteTimeout",
+    "ReadTimeout",
+    "PoolTimeout",
+    "ProtocolError",
+    "RemoteProtocolError",
+    "HTTPStatusError",
+    "PoolClosed",
+]
+
+
+class HTTPError(Exception):
+    """Root of every error httpool raises on purpose."""
+
+
+class TransportError(HTTPError):
+    """The network failed: connect, send or receive did not complete."""
+
+
+class ConnectError(TransportError, ConnectionError):
+    """The connection could not be opened."""
+
+
+class ConnectionClosed(TransportError, ConnectionError):
+    """The peer closed or reset the connection before the response was complete."""
+
+
+class TimeoutError(TransportError, builtins.TimeoutError):
+    """A deadline passed; the connection involved was closed."""
+
+
+class ConnectTimeout(TimeoutError):
+    """Connecting took longer than the connect or total timeout."""
+
+
+class WriteTimeout(TimeoutError):
+    """Sending the request took longer than the write or total timeout."""
+
+
+class ReadTimeout(TimeoutError):
+    """The response did not arrive within the read or total timeout."""
+
+
+class PoolTimeout(TimeoutError):
+    """No connection became free within the pool or total timeout."""
+
+
+class ProtocolError(HTTPError):
+    """An HTTP/1.1 protocol rule was broken."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent something that is not a valid HTTP/1.1 response."""
+
+
+class HTTPStatusError(HTTPError):
+    """raise_for_status() found a 4xx or 5xx status."""
+
+    def __init__(self, message: str, response: object = None) -> None:
+        super().__init__(message)
+        self.response = response
+
+    def __reduce__(self):  # the response holds a connection: it does not pickle
+        return (type(self), self.args)
+
+
+class PoolClosed(HTTPError):
+    """The pool was used after close()."""

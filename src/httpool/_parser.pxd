@@ -1,0 +1,106 @@
+from libc.stdint cimport uint32_t
+from cpython.object cimport PyObject
+
+from httpool._llhttp cimport llhttp_t
+
+
+# Where one header line's name and value sit in ResponseParser._head.
+cdef struct HeaderSpan:
+    uint32_t name_at
+    uint32_t name_len
+    uint32_t value_at
+    uint32_t value_len
+
+
+# What stopped the last llhttp_execute() call besides running out of bytes.
+cdef enum ParseEvent:
+    EVENT_NONE = 0
+    EVENT_HEADERS = 1    # the header block ended (llhttp paused in on_headers_complete)
+    EVENT_MESSAGE = 2    # the whole message ended (paused in on_message_complete)
+
+
+# Which part of a header line the last span callback delivered.
+cdef enum SpanKind:
+    SPAN_NONE = 0
+    SPAN_NAME = 1
+    SPAN_VALUE = 2
+
+
+cdef class ResponseParser:
+    cdef:
+        llhttp_t _llhttp
+
+        # Limits, fixed at construction.
+        Py_ssize_t max_header_bytes   # status line and header block, raw bytes
+        Py_ssize_t max_headers        # header lines, trailers included
+        Py_ssize_t max_body_size      # -1: no limit
+        Py_ssize_t max_interim        # interim 1xx responses before the final one
+
+        # Per message, set by start().
+        bint _head                    # the request was HEAD: no body follows
+        bint _discard_body            # count body bytes, keep none (drain)
+
+        # Status line and headers, copied out of llhttp's spans (they only live
+        # for the duration of a callback) into one growing byte buffer.
+        char* _head_buf
+        Py_ssize_t _head_len
+        Py_ssize_t _head_cap
+        uint32_t _reason_at
+        uint32_t _reason_len
+        HeaderSpan* _spans
+        Py_ssize_t _nspans            # header and trailer lines seen
+        Py_ssize_t _nheaders          # lines before the header block ended
+        SpanKind _last_span
+        Py_ssize_t _head_raw          # raw bytes of the head consumed so far
+        Py_ssize_t _interim_seen
+
+        # Body: a bytes object httpool owns alone (refcount 1) and grows in
+        # place, so the finished body is handed out without another copy.
+        PyObject* _body
+        Py_ssize_t _body_len          # bytes held in _body
+        Py_ssize_t _body_cap          # bytes allocated in _body
+        Py_ssize_t _body_seen         # body bytes parsed in this message
+
+        # Outcome.
+        ParseEvent _event
+        bint _headers_done
+        bint _message_done
+        bint _keep_alive
+        double _ka_timeout            # Keep-Alive: timeout=N, -1 when absent
+        long _ka_max                  # Keep-Alive: max=M, -1 when absent
+        long long _content_length     # the body's Content-Length, -1 when not framed by one
+        const char* _error_reason     # set by a callback that failed the parse
+
+        # Bytes that followed the end of the message in the last feed.
+        bytes _tail
+
+        object _headers_cache
+        object _callback_error        # a Python exception caught in a callback
+        Py_ssize_t _fed               # bytes consumed by earlier feeds, for error offsets
+
+    # Begin a new response on the same connection.
+    cpdef start(self, bint head=*, bint discard_body=*)
+
+    # Parse n bytes at p. Returns how many were consumed: fewer than n only
+    # when the message ended, the rest being bytes the server sent after it.
+    cdef Py_ssize_t feed_ptr(self, const char* p, Py_ssize_t n) except -1
+    # The peer closed. Returns 1 when that completed the message (a body
+    # delimited by the close), 0 when the message was cut short.
+    cdef int finish(self) except -1
+
+    # Direct body writes: a pointer to at least `want` free bytes at the end of
+    # the body buffer. Bytes received there and then passed to feed_ptr() are
+    # kept where they are instead of being copied.
+    cdef char* body_space(self, Py_ssize_t want) except NULL
+
+    # Body handed to the caller.
+    cpdef bytes take_body(self)
+    cpdef bytes read_body(self, Py_ssize_t max_bytes)
+
+    cdef void _reset_head(self) noexcept
+    cdef int _headers_complete(self, const char* p, Py_ssize_t n, const char* pos) except -1
+    cdef int _skip_interim(self, const char* p, Py_ssize_t n, const char* pos) except -1
+    cdef list _header_list(self, Py_ssize_t first, Py_ssize_t stop)
+    cdef int _reserve_body(self, Py_ssize_t extra) except -1
+    cdef int _parse_keep_alive(self) except -1
+    cdef int _raise_error(self, int err, const char* data, Py_ssize_t n, const char* pos) except -1

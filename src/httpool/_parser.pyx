@@ -1,0 +1,595 @@
+# cython: language_level=3
+"""HTTP/1.1 response parser over llhttp.
+
+Strategy
+--------
+llhttp does the tokenising and the body framing of RFC 9112 section 6 (Content-
+Length, chunked with extensions and trailers, read-until-close, no body for HEAD,
+1xx, 204 and 304). This module adds what a client needs on top, without a
+Python call per header or per body chunk:
+
+* Span callbacks copy the status reason and each header name and value into
+  one growing C buffer (llhttp's spans point into the caller's bytes and are
+  valid only during the callback). Python objects are built only when the
+  caller asks for ``headers``.
+* llhttp is paused twice per message. In ``on_headers_complete`` the pause
+  gives the exact size of the head (llhttp has no limit of its own) and lets
+  the body buffer be sized from Content-Length before any body byte arrives.
+  In ``on_message_complete`` the pause stops parsing at the message boundary:
+  whatever follows is kept as ``tail``; a client that finds bytes there must
+  not reuse the connection (RFC 9112 section 9.3: a response only follows a
+  request).
+* The body is written into a bytes object the parser owns alone and grows in
+  place, so ``take_body()`` returns it without a further copy. ``body_space()``
+  lets the connection receive straight into that buffer; ``on_body`` then sees
+  its own bytes and copies nothing. When draining, ``on_body`` only counts.
+* Interim responses (1xx other than 101) are parsed and dropped; the parser
+  reports the final response. 101 and upgrades are refused.
+
+The callbacks are plain C: they touch no Python object except through
+``_reserve_body``, whose MemoryError is caught, stored and re-raised after
+``llhttp_execute`` returns, so no exception crosses llhttp's frames.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_DECREF, Py_XDECREF
+from libc.stdlib cimport malloc, realloc, free
+from libc.string cimport memcpy, memmove
+
+from httpool._llhttp cimport *
+from httpool._exceptions import RemoteProtocolError
+
+cdef extern from "Python.h":
+    # Resizes a bytes object that nobody else references; on failure it frees
+    # the object, sets *obj to NULL and raises MemoryError.
+    int _PyBytes_Resize(PyObject** obj, Py_ssize_t newsize) except -1
+
+cdef enum:
+    FIRST_HEAD_CAP = 1024
+    FIRST_BODY_CAP = 16384
+    # A Content-Length larger than this is not trusted for one allocation up
+    # front: the buffer grows as bytes actually arrive.
+    MAX_BODY_PREALLOC = 64 * 1024 * 1024
+
+cdef llhttp_settings_t _settings
+llhttp_settings_init(&_settings)
+
+cdef str _VERSION_1_1 = "1.1"
+cdef str _VERSION_1_0 = "1.0"
+
+
+cdef inline ResponseParser _owner(llhttp_t* p):
+    return <ResponseParser>p.data
+
+
+cdef inline int _fail(ResponseParser self, const char* reason) noexcept:
+    self._error_reason = reason
+    return HPE_USER
+
+
+cdef int _append_head(ResponseParser self, const char* at, size_t n) noexcept:
+    """Copy a span of the head into _head_buf; HPE_USER when over the limit."""
+    cdef Py_ssize_t need = self._head_len + <Py_ssize_t>n
+    cdef Py_ssize_t cap
+    cdef char* grown
+    if need > self.max_header_bytes:
+        return _fail(self, "response head larger than the limit")
+    if need > self._head_cap:
+        cap = self._head_cap * 2
+        while cap < need:
+            cap *= 2
+        grown = <char*>realloc(self._head_buf, cap)
+        if grown == NULL:
+            return _fail(self, "out of memory for the response head")
+        self._head_buf = grown
+        self._head_cap = cap
+    memcpy(self._head_buf + self._head_len, at, n)
+    self._head_len = need
+    return 0
+
+
+cdef int cb_on_status(llhttp_t* p, const char* at, size_t n) noexcept:
+    cdef ResponseParser self = _owner(p)
+    if self._reason_len == 0:
+        self._reason_at = <uint32_t>self._head_len
+    self._reason_len += <uint32_t>n
+    return _append_head(self, at, n)
+
+
+cdef int cb_on_header_field(llhttp_t* p, const char* at, size_t n) noexcept:
+    cdef ResponseParser self = _owner(p)
+    cdef HeaderSpan* span
+    if self._last_span != SPAN_NAME:
+        # A new header line starts (a name may arrive in several spans).
+        if self._nspans >= self.max_headers:
+            return _fail(self, "more header fields than the limit")
+        span = &self._spans[self._nspans]
+        self._nspans += 1
+        span.name_at = <uint32_t>self._head_len
+        span.name_len = 0
+        span.value_at = 0
+        span.value_len = 0
+        self._last_span = SPAN_NAME
+    else:
+        span = &self._spans[self._nspans - 1]
+    span.name_len += <uint32_t>n
+    return _append_head(self, at, n)
+
+
+cdef int cb_on_header_value(llhttp_t* p, const char* at, size_t n) noexcept:
+    cdef ResponseParser self = _owner(p)
+    cdef HeaderSpan* span = &self._spans[self._nspans - 1]
+    if self._last_span != SPAN_VALUE:
+        span.value_at = <uint32_t>self._head_len
+        self._last_span = SPAN_VALUE
+    span.value_len += <uint32_t>n
+    return _append_head(self, at, n)
+
+
+cdef int cb_on_headers_complete(llhttp_t* p) noexcept:
+    cdef ResponseParser self = _owner(p)
+    if self._head:
+        # Same effect as returning 1 ("no body"), which cannot be combined
+        # with a pause: llhttp ORs F_SKIPBODY into the flags for that.
+        p.flags |= F_SKIPBODY
+    self._event = EVENT_HEADERS
+    return HPE_PAUSED
+
+
+cdef int cb_on_body(llhttp_t* p, const char* at, size_t n) noexcept:
+    cdef ResponseParser self = _owner(p)
+    self._body_seen += <Py_ssize_t>n
+    if self.max_body_size >= 0 and self._body_seen > self.max_body_size:
+        return _fail(self, "response body larger than the limit")
+    if self._discard_body:
+        return 0
+    cdef char* dest
+    if self._body != NULL:
+        dest = PyBytes_AS_STRING(<object>self._body) + self._body_len
+        if dest == at:
+            # Received in place through body_space(): already where it belongs.
+            self._body_len += <Py_ssize_t>n
+            return 0
+    try:
+        self._reserve_body(<Py_ssize_t>n)
+    except MemoryError as exc:
+        self._callback_error = exc
+        return _fail(self, "out of memory for the response body")
+    # `at` points into the caller's buffer, valid until this callback returns.
+    memcpy(PyBytes_AS_STRING(<object>self._body) + self._body_len, at, n)
+    self._body_len += <Py_ssize_t>n
+    return 0
+
+
+cdef int cb_on_message_complete(llhttp_t* p) noexcept:
+    cdef ResponseParser self = _owner(p)
+    # Asked before llhttp's after_message_complete clears the flags.
+    self._keep_alive = llhttp_should_keep_alive(p)
+    self._message_done = True
+    self._event = EVENT_MESSAGE
+    return HPE_PAUSED
+
+
+_settings.on_status = cb_on_status
+_settings.on_header_field = cb_on_header_field
+_settings.on_header_value = cb_on_header_value
+_settings.on_headers_complete = cb_on_headers_complete
+_settings.on_body = cb_on_body
+_settings.on_message_complete = cb_on_message_complete
+
+
+cdef inline bint _is_space(char c) noexcept:
+    return c == b' ' or c == b'\t'
+
+
+cdef inline char _lower(char c) noexcept:
+    if b'A' <= c <= b'Z':
+        return c + 32
+    return c
+
+
+cdef bint _equals_lower(const char* s, Py_ssize_t n, const char* lowered) noexcept:
+    """Whether s[:n] equals the NUL-terminated lowercase `lowered`, ignoring case."""
+    cdef Py_ssize_t i = 0
+    while i < n:
+        if lowered[i] == 0 or _lower(s[i]) != lowered[i]:
+            return False
+        i += 1
+    return lowered[n] == 0
+
+
+cdef long _parse_digits(const char* s, Py_ssize_t n) noexcept:
+    """A decimal number of 1 to 9 digits, or -1."""
+    cdef long v = 0
+    cdef Py_ssize_t i
+    if n < 1 or n > 9:
+        return -1
+    for i in range(n):
+        if not (b'0' <= s[i] <= b'9'):
+            return -1
+        v = v * 10 + (s[i] - 48)
+    return v
+
+
+cdef class ResponseParser:
+    """Parser for one HTTP/1.1 response at a time on one connection.
+
+    Feed it bytes as they arrive; call start() before each response.
+    """
+
+    def __cinit__(self, *, Py_ssize_t max_header_bytes=65536, Py_ssize_t max_headers=100,
+                  max_body_size=None, Py_ssize_t max_interim=5):
+        if max_header_bytes < 64:
+            raise ValueError(f"max_header_bytes must be at least 64, not {max_header_bytes}")
+        if max_headers < 1:
+            raise ValueError(f"max_headers must be at least 1, not {max_headers}")
+        if max_interim < 0:
+            raise ValueError(f"max_interim must be 0 or more, not {max_interim}")
+        if max_body_size is not None and max_body_size < 0:
+            raise ValueError(f"max_body_size must be None or 0 or more, not {max_body_size}")
+        self.max_header_bytes = max_header_bytes
+        self.max_headers = max_headers
+        self.max_body_size = -1 if max_body_size is None else max_body_size
+        self.max_interim = max_interim
+        self._head_cap = FIRST_HEAD_CAP
+        self._head_buf = <char*>malloc(self._head_cap)
+        self._spans = <HeaderSpan*>malloc(max_headers * sizeof(HeaderSpan))
+        if self._head_buf == NULL or self._spans == NULL:
+            raise MemoryError()
+        llhttp_init(&self._llhttp, HTTP_RESPONSE, &_settings)
+        # A borrowed pointer: the parser owns the llhttp state, so it outlives it.
+        self._llhttp.data = <void*>self
+        self.start()
+
+    def __dealloc__(self):
+        free(self._head_buf)
+        free(self._spans)
+        Py_XDECREF(self._body)
+
+    cpdef start(self, bint head=False, bint discard_body=False):
+        """Prepare for the next response. head: it answers a HEAD request.
+        discard_body: count body bytes without keeping them (drain)."""
+        llhttp_reset(&self._llhttp)
+        self._head = head
+        self._discard_body = discard_body
+        self._reset_head()
+        self._interim_seen = 0
+        self._body_len = 0
+        self._body_seen = 0
+        self._event = EVENT_NONE
+        self._message_done = False
+        self._keep_alive = False
+        self._error_reason = NULL
+        self._callback_error = None
+        self._tail = b""
+        self._fed = 0
+
+    cdef void _reset_head(self) noexcept:
+        self._head_len = 0
+        self._reason_at = 0
+        self._reason_len = 0
+        self._nspans = 0
+        self._nheaders = 0
+        self._last_span = SPAN_NONE
+        self._head_raw = 0
+        self._headers_done = False
+        self._ka_timeout = -1.0
+        self._ka_max = -1
+        self._content_length = -1
+        self._headers_cache = None
+
+    def feed(self, data):
+        """Parse bytes, bytearray or memoryview. Bytes after the end of the
+        message are not parsed: they are kept in `tail`."""
+        cdef Py_buffer view
+        cdef Py_ssize_t used
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            # view.buf stays valid until PyBuffer_Release below.
+            used = self.feed_ptr(<const char*>view.buf, view.len)
+            if used < view.len:
+                self._tail = PyBytes_FromStringAndSize(<const char*>view.buf + used,
+                                                       view.len - used)
+        finally:
+            PyBuffer_Release(&view)
+
+    def feed_eof(self):
+        """The peer closed the connection. Completes a body delimited by the
+        close; raises RemoteProtocolError when the response was cut short."""
+        if not self.finish():
+            raise RemoteProtocolError(
+                "invalid response: the connection closed before the response was complete "
+                f"({self._fed} bytes received)")
+
+    cdef Py_ssize_t feed_ptr(self, const char* p, Py_ssize_t n) except -1:
+        cdef const char* cur = p
+        cdef const char* end = p + n
+        cdef const char* pos
+        cdef llhttp_errno_t err
+        if self._message_done:
+            return 0
+        while True:
+            self._event = EVENT_NONE
+            err = llhttp_execute(&self._llhttp, cur, end - cur)
+            if err == HPE_OK:
+                if not self._headers_done:
+                    self._head_raw += end - cur
+                    if self._head_raw > self.max_header_bytes:
+                        self._error_reason = "response head larger than the limit"
+                        self._raise_error(HPE_USER, p, n, end)
+                self._fed += n
+                return n
+            if err != HPE_PAUSED:
+                self._raise_error(err, p, n, llhttp_get_error_pos(&self._llhttp))
+            pos = llhttp_get_error_pos(&self._llhttp)
+            llhttp_resume(&self._llhttp)
+            if self._event == EVENT_HEADERS:
+                self._head_raw += pos - cur
+                cur = pos
+                self._headers_complete(p, n, pos)
+            elif self._event == EVENT_MESSAGE:
+                cur = pos
+                if 100 <= self._llhttp.status_code < 200:
+                    self._skip_interim(p, n, pos)
+                    continue
+                self._fed += cur - p
+                return cur - p
+
+    cdef int _headers_complete(self, const char* p, Py_ssize_t n, const char* pos) except -1:
+        cdef unsigned long long length
+        cdef int status
+        self._headers_done = True
+        self._nheaders = self._nspans
+        if self._head_raw > self.max_header_bytes:
+            self._error_reason = "response head larger than the limit"
+            self._raise_error(HPE_USER, p, n, pos)
+        if self._llhttp.status_code == 101 or self._llhttp.upgrade:
+            self._error_reason = "protocol upgrade (101 Switching Protocols) is not supported"
+            self._raise_error(HPE_USER, p, n, pos)
+        self._parse_keep_alive()
+        status = self._llhttp.status_code
+        if (self._llhttp.flags & F_CONTENT_LENGTH and not self._llhttp.flags & F_CHUNKED
+                and not self._head and status >= 200 and status != 204 and status != 304):
+            length = self._llhttp.content_length
+            self._content_length = <long long>length
+            if self.max_body_size >= 0 and length > <unsigned long long>self.max_body_size:
+                self._error_reason = "Content-Length larger than the body limit"
+                self._raise_error(HPE_USER, p, n, pos)
+            if not self._discard_body and length > 0:
+                self._reserve_body(<Py_ssize_t>min(length, <unsigned long long>MAX_BODY_PREALLOC))
+        return 0
+
+    cdef int _skip_interim(self, const char* p, Py_ssize_t n, const char* pos) except -1:
+        self._interim_seen += 1
+        if self._interim_seen > self.max_interim:
+            self._error_reason = "more interim (1xx) responses than the limit"
+            self._raise_error(HPE_USER, p, n, pos)
+        # The final response starts afresh, whatever the 1xx said of keep-alive.
+        llhttp_reset(&self._llhttp)
+        self._reset_head()
+        self._message_done = False
+        return 0
+
+    cdef int finish(self) except -1:
+        cdef llhttp_errno_t err
+        if self._message_done:
+            return 1
+        if self._callback_error is not None or llhttp_get_errno(&self._llhttp) not in (HPE_OK, HPE_PAUSED):
+            return 0
+        self._event = EVENT_NONE
+        err = llhttp_finish(&self._llhttp)
+        if err == HPE_PAUSED:
+            llhttp_resume(&self._llhttp)
+        return 1 if self._message_done else 0
+
+    cdef char* body_space(self, Py_ssize_t want) except NULL:
+        self._reserve_body(want)
+        return PyBytes_AS_STRING(<object>self._body) + self._body_len
+
+    cdef int _reserve_body(self, Py_ssize_t extra) except -1:
+        cdef Py_ssize_t need = self._body_len + extra
+        cdef Py_ssize_t cap
+        if self._body != NULL and need <= self._body_cap:
+            return 0
+        cap = max(self._body_cap * 2, FIRST_BODY_CAP, need)
+        if self._body == NULL:
+            # Sizes below 2 would give a shared singleton; cap is far above.
+            obj = PyBytes_FromStringAndSize(NULL, cap)
+            Py_INCREF(obj)   # the parser's own reference, released in take_body()
+            self._body = <PyObject*>obj
+        else:
+            _PyBytes_Resize(&self._body, cap)
+        self._body_cap = cap
+        return 0
+
+    cpdef bytes take_body(self):
+        """The whole body received so far; the parser keeps none of it."""
+        cdef PyObject* obj = self._body
+        if obj == NULL or self._body_len == 0:
+            self._body_len = 0
+            return b""
+        self._body = NULL
+        self._body_cap = 0
+        if self._body_len != PyBytes_GET_SIZE(<object>obj):
+            _PyBytes_Resize(&obj, self._body_len)
+        self._body_len = 0
+        result = <bytes>obj
+        Py_DECREF(result)   # hand the parser's reference over to the caller
+        return result
+
+    cpdef bytes read_body(self, Py_ssize_t max_bytes):
+        """Up to max_bytes of the body received so far, removed from the parser."""
+        cdef bytes out
+        if max_bytes < 1:
+            raise ValueError(f"max_bytes must be at least 1, not {max_bytes}")
+        if max_bytes >= self._body_len:
+            return self.take_body()
+        cdef char* data = PyBytes_AS_STRING(<object>self._body)
+        out = PyBytes_FromStringAndSize(data, max_bytes)
+        memmove(data, data + max_bytes, self._body_len - max_bytes)
+        self._body_len -= max_bytes
+        return out
+
+    cdef int _parse_keep_alive(self) except -1:
+        """Read `Keep-Alive: timeout=N, max=M` (RFC 2068 section 19.7.1.1)."""
+        cdef Py_ssize_t i, j, end, eq, k_start, k_end, v_start, v_end
+        cdef HeaderSpan* span
+        cdef const char* v
+        cdef long number
+        for i in range(self._nheaders):
+            span = &self._spans[i]
+            if not _equals_lower(self._head_buf + span.name_at, span.name_len, b"keep-alive"):
+                continue
+            v = self._head_buf + span.value_at
+            end = span.value_len
+            j = 0
+            while j < end:
+                # One parameter: [spaces] key [spaces] = [spaces] value [spaces] (, or end)
+                while j < end and (_is_space(v[j]) or v[j] == b','):
+                    j += 1
+                k_start = j
+                while j < end and v[j] != b'=' and v[j] != b',' and not _is_space(v[j]):
+                    j += 1
+                k_end = j
+                while j < end and _is_space(v[j]):
+                    j += 1
+                if j >= end or v[j] != b'=':
+                    continue
+                j += 1
+                while j < end and _is_space(v[j]):
+                    j += 1
+                v_start = j
+                while j < end and v[j] != b',' and not _is_space(v[j]):
+                    j += 1
+                v_end = j
+                number = _parse_digits(v + v_start, v_end - v_start)
+                if number < 0:
+                    continue
+                if _equals_lower(v + k_start, k_end - k_start, b"timeout") and self._ka_timeout < 0:
+                    self._ka_timeout = <double>number
+                elif _equals_lower(v + k_start, k_end - k_start, b"max") and self._ka_max < 0:
+                    self._ka_max = number
+        return 0
+
+    cdef int _raise_error(self, int err, const char* data, Py_ssize_t n, const char* pos) except -1:
+        cdef Py_ssize_t at = pos - data if data <= pos <= data + n else n
+        cdef const char* reason = self._error_reason
+        cdef Py_ssize_t shown_from = max(0, at - 24)
+        if reason == NULL:
+            reason = llhttp_get_error_reason(&self._llhttp)
+        # HPE_USER marks httpool's own refusals; llhttp's carry llhttp's code name.
+        code = "" if err == HPE_USER else f" ({llhttp_errno_name(<llhttp_errno_t>err).decode()})"
+        before = PyBytes_FromStringAndSize(data + shown_from, at - shown_from)
+        after = PyBytes_FromStringAndSize(data + at, min(n - at, 24))
+        shown = repr(before + after)
+        caret = " " * (len(repr(before)) - 1) + "^"
+        message = (f"invalid response: {reason.decode(errors='replace')}{code} "
+                   f"at byte {self._fed + at}:\n    {shown}\n    {caret}")
+        cause = self._callback_error
+        self._callback_error = None
+        raise RemoteProtocolError(message) from cause
+
+    @property
+    def status_code(self):
+        """The status code, or 0 before the status line."""
+        return self._llhttp.status_code
+
+    @property
+    def reason(self):
+        """The reason phrase, as bytes."""
+        return PyBytes_FromStringAndSize(self._head_buf + self._reason_at, self._reason_len)
+
+    @property
+    def http_version(self):
+        """'1.1' or '1.0' (other versions as 'M.m')."""
+        if self._llhttp.http_major == 1:
+            return _VERSION_1_1 if self._llhttp.http_minor == 1 else _VERSION_1_0 if self._llhttp.http_minor == 0 else f"1.{self._llhttp.http_minor}"
+        return f"{self._llhttp.http_major}.{self._llhttp.http_minor}"
+
+    @property
+    def headers(self):
+        """Header lines as a list of (name, value) bytes pairs, in order, with duplicates."""
+        if self._headers_cache is None:
+            self._headers_cache = self._header_list(0, self._nheaders)
+        return self._headers_cache
+
+    @property
+    def trailers(self):
+        """Trailer lines of a chunked body, as (name, value) bytes pairs."""
+        if not self._message_done:
+            return []
+        return self._header_list(self._nheaders, self._nspans)
+
+    cdef list _header_list(self, Py_ssize_t first, Py_ssize_t stop):
+        cdef list result = []
+        cdef HeaderSpan* span
+        cdef Py_ssize_t i, vlen
+        for i in range(first, stop):
+            span = &self._spans[i]
+            vlen = span.value_len
+            # Trailing whitespace is not part of the value (RFC 9110 section 5.5).
+            while vlen > 0 and _is_space(self._head_buf[span.value_at + vlen - 1]):
+                vlen -= 1
+            result.append((
+                PyBytes_FromStringAndSize(self._head_buf + span.name_at, span.name_len),
+                PyBytes_FromStringAndSize(self._head_buf + span.value_at, vlen),
+            ))
+        return result
+
+    @property
+    def headers_complete(self):
+        """Whether the final response's header block has been parsed."""
+        return self._headers_done
+
+    @property
+    def message_complete(self):
+        """Whether the whole response, body included, has been parsed."""
+        return self._message_done
+
+    @property
+    def keep_alive(self):
+        """Whether the connection may carry another request after this response
+        (HTTP version and Connection header; False until the message is complete)."""
+        return self._message_done and self._keep_alive
+
+    @property
+    def keep_alive_timeout(self):
+        """The server's `Keep-Alive: timeout=N` in seconds, or None."""
+        return None if self._ka_timeout < 0 else self._ka_timeout
+
+    @property
+    def keep_alive_max(self):
+        """The server's `Keep-Alive: max=M`, or None."""
+        return None if self._ka_max < 0 else self._ka_max
+
+    @property
+    def content_length(self):
+        """The Content-Length of a response that has a body framed by it, else None."""
+        return None if self._content_length < 0 else self._content_length
+
+    @property
+    def chunked(self):
+        """Whether the body is chunked."""
+        return bool(self._llhttp.flags & F_CHUNKED)
+
+    @property
+    def needs_eof(self):
+        """Whether the body ends only when the server closes the connection."""
+        return self._headers_done and not self._message_done and llhttp_message_needs_eof(&self._llhttp) == 1
+
+    @property
+    def body_received(self):
+        """Body bytes parsed so far in this message (kept or discarded)."""
+        return self._body_seen
+
+    @property
+    def buffered_body(self):
+        """Body bytes held by the parser, not yet taken."""
+        return self._body_len
+
+    @property
+    def tail(self):
+        """Bytes that followed the end of the message in the last feed."""
+        return self._tail
