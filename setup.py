@@ -115,7 +115,7 @@ directives = {
 
 setup(
     ext_modules=cythonize(
-        [extension("_parser")],
+        [extension(name) for name in ("_parser", "_conn", "_idle")],
         compiler_directives=directives,
         annotate=os.environ.get("HTTPOOL_ANNOTATE") == "1",
         include_path=["src"],

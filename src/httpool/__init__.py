@@ -15,11 +15,22 @@ from httpool._exceptions import (
     TransportError,
     WriteTimeout,
 )
+from httpool._models import Headers, Response, Timeout
 from httpool._parser import ResponseParser
+from httpool._pool import Pool
+from httpool._stats import ClosedStats, CloseReason, OriginStats, PoolStats
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ClosedStats",
+    "CloseReason",
+    "Headers",
+    "OriginStats",
+    "Pool",
+    "PoolStats",
+    "Response",
+    "Timeout",
     "ConnectError",
     "ConnectionClosed",
     "ConnectTimeout",

@@ -1,0 +1,79 @@
+from httpool._parser cimport ResponseParser
+from httpool._sys cimport iovec
+
+
+# CloseReason: why a connection was closed. Mirrored, in this order, by CLOSE_REASONS in
+# httpool._stats, which names the stats fields.
+cdef enum:
+    CLOSE_NONE = 0
+    CLOSE_IDLE_TIMEOUT = 1        # idle longer than the pool's idle_timeout
+    CLOSE_KEEP_ALIVE_TIMEOUT = 2  # idle close to the server's Keep-Alive: timeout=N
+    CLOSE_MAX_LIFETIME = 3        # older than the pool's max_lifetime
+    CLOSE_STALE = 4               # found closed, reset or with stray bytes before reuse
+    CLOSE_SERVER_CLOSE = 5        # the server ended keep-alive (Connection: close, HTTP/1.0, EOF body, max=0)
+    CLOSE_CLIENT_CLOSE = 6        # the request said Connection: close
+    CLOSE_DRAIN_LIMIT = 7         # an unread body was larger than max_drain
+    CLOSE_TIMEOUT = 8             # a deadline passed during a request or a drain
+    CLOSE_ERROR = 9               # network or protocol error
+    CLOSE_POOL_FULL = 10          # no room in the idle stack, or evicted for another origin
+    CLOSE_POOL_CLOSE = 11         # pool.close(), or a fork left it to the parent
+    CLOSE_ABANDONED = 12          # a response was garbage-collected with its body unread
+    CLOSE_REASON_COUNT = 13
+
+
+# The life of a connection: CONN_IDLE <-> CONN_ACTIVE -> CONN_CLOSED.
+cdef enum ConnState:
+    CONN_ACTIVE = 0   # checked out: a request is in flight or its body unread
+    CONN_IDLE = 1     # in an idle stack
+    CONN_CLOSED = 2   # the socket is closed; nothing more can happen
+
+
+cdef class Connection:
+    cdef:
+        int fd                        # the non-blocking socket
+        int epfd                      # this connection's epoll instance, watching fd
+        unsigned int watching         # the epoll events currently registered for fd
+        readonly object key           # the origin: (scheme, host, port)
+        public object slots           # the pool's OriginSlots that counts this connection
+        readonly str origin           # "http://host:port", for messages
+        readonly double created       # monotonic time of connect
+        public double expires_at      # when idle: the time it stops being reusable
+        public int expire_reason      # the CloseReason that applies at expires_at
+        readonly long requests        # requests sent on this connection
+        readonly ConnState state
+        readonly int close_reason
+        public bint reused            # the current request runs on a connection used before
+        readonly Py_ssize_t received  # response bytes received for the current request
+        bint _request_cut             # the request was not sent whole (early response)
+        bint _client_close            # the request said Connection: close
+        bint _stray_bytes             # bytes arrived after the end of the response
+        readonly ResponseParser parser
+        char* _rbuf                   # receive buffer for heads and framed bodies
+        Py_ssize_t _rcap
+        object __weakref__
+
+    # Opening.
+    cdef int _open(self, str host, int port, double deadline, double connect_timeout) except -1
+
+    # Waiting: the events that are ready; raises the timeout for `phase`.
+    cdef unsigned int _wait(self, unsigned int events, double deadline, double phase_timeout,
+                            int phase) except? 0
+    cdef int _watch(self, unsigned int events) except -1
+    cdef int _send_iov(self, iovec* iov, int count, double deadline, double write_timeout) except -1
+    cdef int _eof(self) except -1
+
+    # One request.
+    cpdef send_request(self, bytes head, object body, bint client_close,
+                       double deadline, double write_timeout)
+    cpdef send_more(self, object data, double deadline, double write_timeout)
+    cpdef receive_head(self, bint head_request, double deadline, double read_timeout)
+    cpdef bytes read_body(self, double deadline, double read_timeout)
+    cpdef bytes read_some(self, Py_ssize_t max_bytes, double deadline, double read_timeout)
+    cpdef Py_ssize_t drain(self, Py_ssize_t limit, double deadline)
+    cdef Py_ssize_t _receive(self, double deadline, double read_timeout) except -1
+
+    # Reuse.
+    cpdef bint reusable(self)
+    cpdef int check_alive(self)
+    cpdef set_idle(self, double now, double idle_timeout, double max_lifetime)
+    cpdef close(self, int reason)

@@ -1,0 +1,551 @@
+# cython: language_level=3
+"""One HTTP/1.1 connection on a non-blocking socket, with deadlines on epoll.
+
+Strategy
+--------
+Every socket is non-blocking; every wait is an ``epoll_wait`` on the
+connection's own epoll instance, for the time left until the nearest of two
+limits: the request's absolute deadline (``total``) and the current phase's
+timeout (connect, write, or read, restarted at each wait like a socket
+timeout). When the limit passes the connection is closed on the spot and the
+timeout raised: nothing goes on in the background after the caller has its
+error (the failure of fasthttp's DoTimeout, seeds 000 and 002). A signal that
+interrupts the wait runs its Python handler and the wait resumes with the time
+left, not a fresh timeout.
+
+Each connection owns an epoll instance rather than sharing one per pool or per
+thread: a connection moves between threads, and a registration left in another
+thread's level-triggered epoll would wake that thread for bytes it must not
+read. One extra descriptor per connection buys waits with no epoll_ctl on the
+hot path; the watched events change only while a send buffer is full.
+
+The GIL is released around connect, sendmsg, recv and epoll_wait; parsing
+(llhttp via ResponseParser) keeps it. A body framed by Content-Length is
+received straight into the bytes object the caller will get
+(ResponseParser.body_space), so large bodies are copied once, by the kernel.
+
+Reuse rule, one expression (``reusable``): the response is complete, both sides
+allow keep-alive, the request went out whole, and nothing came after the
+response (RFC 9112 section 9.3: a server sends a response only to a request, so
+stray bytes mean the framing can no longer be trusted).
+
+Error messages start with the origin. A connection that raised is closed, with
+its CloseReason recorded for the pool's stats.
+"""
+
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.exc cimport PyErr_CheckSignals
+from libc.stdlib cimport malloc, free
+from libc.string cimport memset
+
+import os
+import weakref
+
+from httpool._sys cimport *
+from httpool._parser cimport ResponseParser
+from httpool._exceptions import (
+    ConnectError, ConnectionClosed, ConnectTimeout, ReadTimeout, RemoteProtocolError,
+    WriteTimeout,
+)
+
+cdef enum:
+    RECV_BUFFER = 65536
+
+# Which timeout a wait enforces, for the exception it raises.
+cdef enum Phase:
+    PHASE_CONNECT = 0
+    PHASE_WRITE = 1
+    PHASE_READ = 2
+
+cdef tuple _PHASE_NAMES = ("connect", "write", "read")
+cdef tuple _PHASE_ERRORS = (ConnectTimeout, WriteTimeout, ReadTimeout)
+
+
+# Every open connection, so that a forked child can close its copies of their
+# descriptors: the child must never read or write the parent's sockets.
+_live = weakref.WeakSet()
+
+
+def _close_all_in_child():
+    cdef Connection conn
+    for conn in list(_live):
+        conn.close(CLOSE_POOL_CLOSE)
+    _live.clear()
+
+
+os.register_at_fork(after_in_child=_close_all_in_child)
+
+
+cdef str _os_error(int err):
+    return f"{strerror(err).decode(errors='replace')} (errno {err})"
+
+
+cdef class Connection:
+    """A connection to one origin. Created by Pool; not used directly."""
+
+    def __cinit__(self, object key, str origin):
+        self.fd = -1
+        self.epfd = -1
+        self.key = key
+        self.origin = origin
+        self.state = CONN_ACTIVE
+        self.close_reason = CLOSE_NONE
+        self.parser = ResponseParser()
+        self._rcap = RECV_BUFFER
+        self._rbuf = <char*>malloc(self._rcap)
+        if self._rbuf == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        # Only reached when the pool lost track of an open connection.
+        if self.fd >= 0:
+            close(self.fd)
+        if self.epfd >= 0:
+            close(self.epfd)
+        free(self._rbuf)
+
+    def __repr__(self):
+        states = ("active", "idle", "closed")
+        return f"<Connection {self.origin} fd={self.fd} {states[self.state]} requests={self.requests}>"
+
+    @staticmethod
+    def open(object key, str origin, str host, int port, double deadline, double connect_timeout):
+        """Connect to host:port (resolved here, trying each address in turn)."""
+        cdef Connection conn = Connection(key, origin)
+        conn._open(host, port, deadline, connect_timeout)
+        _live.add(conn)
+        return conn
+
+    cdef int _open(self, str host, int port, double deadline, double connect_timeout) except -1:
+        cdef addrinfo hints
+        cdef addrinfo* found = NULL
+        cdef addrinfo* ai
+        cdef int rc, fd, err = 0, one = 1
+        cdef socklen_t errlen = sizeof(int)
+        cdef bytes host_b = host.encode("idna") if not host.isascii() else host.encode()
+        cdef bytes port_b = str(port).encode()
+        cdef const char* c_host = host_b
+        cdef const char* c_port = port_b
+        memset(&hints, 0, sizeof(hints))
+        hints.ai_socktype = SOCK_STREAM
+        with nogil:
+            rc = getaddrinfo(c_host, c_port, &hints, &found)
+        if rc != 0:
+            raise ConnectError(f"{self.origin}: cannot resolve {host!r}: {gai_strerror(rc).decode()}")
+        self.epfd = epoll_create1(EPOLL_CLOEXEC)
+        if self.epfd < 0:
+            freeaddrinfo(found)
+            raise ConnectError(f"{self.origin}: epoll_create1 failed: {_os_error(errno)}")
+        try:
+            ai = found
+            while ai != NULL:
+                fd = socket(ai.ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
+                if fd < 0:
+                    err = errno
+                    ai = ai.ai_next
+                    continue
+                self.fd = fd
+                # Requests go out in one sendmsg; waiting for ACKs only adds latency.
+                setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))
+                self.watching = 0
+                self._watch(EPOLLOUT)
+                with nogil:
+                    rc = connect(fd, ai.ai_addr, ai.ai_addrlen)
+                    err = errno if rc < 0 else 0
+                if err == EINPROGRESS:
+                    self._wait(EPOLLOUT, deadline, connect_timeout, PHASE_CONNECT)
+                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen)
+                if err == 0:
+                    self.created = hp_now()
+                    self._watch(EPOLLIN)
+                    return 0
+                epoll_ctl(self.epfd, EPOLL_CTL_DEL, fd, NULL)
+                close(fd)
+                self.fd = -1
+                ai = ai.ai_next
+        except BaseException:
+            self.close(CLOSE_ERROR)   # no-op when the wait already closed it
+            raise
+        finally:
+            freeaddrinfo(found)
+        self.close(CLOSE_ERROR)
+        if err == ECONNREFUSED:
+            raise ConnectError(f"{self.origin}: connection refused")
+        raise ConnectError(f"{self.origin}: cannot connect: {_os_error(err)}")
+
+    cdef int _watch(self, unsigned int events) except -1:
+        cdef epoll_event ev
+        if events == self.watching:
+            return 0
+        ev.events = events
+        ev.data.fd = self.fd
+        if epoll_ctl(self.epfd, EPOLL_CTL_MOD if self.watching else EPOLL_CTL_ADD, self.fd, &ev) < 0:
+            raise ConnectionClosed(f"{self.origin}: epoll_ctl failed: {_os_error(errno)}")
+        self.watching = events
+        return 0
+
+    cdef unsigned int _wait(self, unsigned int events, double deadline, double phase_timeout,
+                            int phase) except? 0:
+        """Wait until fd is ready for `events`. deadline: absolute monotonic
+        time or < 0; phase_timeout: seconds or < 0. Both are fixed here, once,
+        so an interrupted wait resumes with the time left."""
+        cdef epoll_event ev
+        cdef double now = hp_now()
+        cdef double limit = -1.0
+        cdef bint by_total = False
+        cdef int n, err, ms
+        if phase_timeout >= 0:
+            limit = now + phase_timeout
+        if deadline >= 0 and (limit < 0 or deadline <= limit):
+            limit = deadline
+            by_total = True
+        self._watch(events)
+        while True:
+            if limit >= 0:
+                now = hp_now()
+                if now >= limit:
+                    break
+                ms = hp_wait_ms(limit - now)
+            else:
+                ms = -1
+            with nogil:
+                n = epoll_wait(self.epfd, &ev, 1, ms)
+                err = errno
+            if n > 0:
+                return ev.events
+            if n < 0:
+                if err != EINTR:
+                    self.close(CLOSE_ERROR)
+                    raise ConnectionClosed(f"{self.origin}: epoll_wait failed: {_os_error(err)}")
+                try:
+                    PyErr_CheckSignals()   # runs Python signal handlers; may raise
+                except BaseException:
+                    self.close(CLOSE_ERROR)
+                    raise
+        self.close(CLOSE_TIMEOUT)
+        what = "total deadline" if by_total else f"{_PHASE_NAMES[phase]} timeout"
+        raise _PHASE_ERRORS[phase](f"{self.origin}: {_PHASE_NAMES[phase]} timed out ({what} passed); connection closed")
+
+    cdef int _send_iov(self, iovec* iov, int count, double deadline, double write_timeout) except -1:
+        """Send every byte of iov. Returns 1 when the server answered or closed
+        before the request was sent whole (the caller then reads the answer),
+        0 when all was sent."""
+        cdef msghdr msg
+        cdef ssize_t n
+        cdef int err
+        cdef unsigned int ready
+        memset(&msg, 0, sizeof(msg))
+        msg.msg_iov = iov
+        msg.msg_iovlen = count
+        while msg.msg_iovlen > 0:
+            with nogil:
+                n = sendmsg(self.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT)
+                err = errno
+            if n >= 0:
+                while msg.msg_iovlen > 0 and <size_t>n >= msg.msg_iov[0].iov_len:
+                    n -= msg.msg_iov[0].iov_len
+                    msg.msg_iov += 1
+                    msg.msg_iovlen -= 1
+                if msg.msg_iovlen > 0:
+                    msg.msg_iov[0].iov_base = <char*>msg.msg_iov[0].iov_base + n
+                    msg.msg_iov[0].iov_len -= n
+                continue
+            if err == EAGAIN or err == EWOULDBLOCK:
+                ready = self._wait(EPOLLIN | EPOLLOUT, deadline, write_timeout, PHASE_WRITE)
+                if ready & (EPOLLIN | EPOLLHUP | EPOLLERR) and not ready & EPOLLOUT:
+                    # The server answered (e.g. 413) or closed mid-upload.
+                    self._request_cut = True
+                    return 1
+            elif err == EPIPE or err == ECONNRESET:
+                # Its answer, if any, may be waiting in the receive queue.
+                self._request_cut = True
+                return 1
+            elif err != EINTR:
+                self.close(CLOSE_ERROR)
+                raise ConnectionClosed(f"{self.origin}: send failed: {_os_error(err)}")
+        return 0
+
+    cpdef send_request(self, bytes head, object body, bint client_close,
+                       double deadline, double write_timeout):
+        """Send the request head and a bytes-like body (or None) in one sendmsg."""
+        cdef iovec iov[2]
+        cdef Py_buffer view
+        cdef int count = 1
+        if self.state != CONN_ACTIVE:
+            raise ConnectionClosed(f"{self.origin}: connection is not checked out")
+        self.requests += 1
+        self.received = 0
+        self._request_cut = False
+        self._stray_bytes = False
+        self._client_close = client_close
+        iov[0].iov_base = PyBytes_AS_STRING(head)
+        iov[0].iov_len = PyBytes_GET_SIZE(head)
+        if body is None:
+            self._send_iov(iov, 1, deadline, write_timeout)
+            return
+        PyObject_GetBuffer(body, &view, PyBUF_SIMPLE)
+        try:
+            # view.buf stays valid until PyBuffer_Release below.
+            iov[1].iov_base = view.buf
+            iov[1].iov_len = view.len
+            self._send_iov(iov, 2 if view.len else 1, deadline, write_timeout)
+        finally:
+            PyBuffer_Release(&view)
+
+    cpdef send_more(self, object data, double deadline, double write_timeout):
+        """Send more of the request body (a bytes-like object); False once the
+        server has answered early and the rest need not be sent."""
+        cdef iovec iov[1]
+        cdef Py_buffer view
+        if self._request_cut:
+            return False
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            iov[0].iov_base = view.buf
+            iov[0].iov_len = view.len
+            if view.len:
+                self._send_iov(iov, 1, deadline, write_timeout)
+        finally:
+            PyBuffer_Release(&view)
+        return not self._request_cut
+
+    cdef Py_ssize_t _receive(self, double deadline, double read_timeout) except -1:
+        """Receive into the scratch buffer and parse. Returns the bytes received,
+        0 at EOF."""
+        cdef ssize_t n
+        cdef int err
+        cdef Py_ssize_t used
+        while True:
+            with nogil:
+                n = recv(self.fd, self._rbuf, self._rcap, 0)
+                err = errno
+            if n > 0:
+                self.received += n
+                try:
+                    used = self.parser.feed_ptr(self._rbuf, n)
+                except RemoteProtocolError as exc:
+                    self.close(CLOSE_ERROR)
+                    raise RemoteProtocolError(f"{self.origin}: {exc}") from None
+                if used < n:
+                    self._stray_bytes = True
+                return n
+            if n == 0:
+                return 0
+            if err == EAGAIN or err == EWOULDBLOCK:
+                self._wait(EPOLLIN, deadline, read_timeout, PHASE_READ)
+            elif err != EINTR:
+                self.close(CLOSE_ERROR)
+                if err == ECONNRESET:
+                    raise ConnectionClosed(f"{self.origin}: connection reset by the server "
+                                           f"after {self.received} response bytes")
+                raise ConnectionClosed(f"{self.origin}: receive failed: {_os_error(err)}")
+
+    cdef int _eof(self) except -1:
+        """The server closed: fine when that ends a close-delimited body."""
+        if self.parser.finish():
+            return 0
+        self.close(CLOSE_ERROR)
+        if self.received == 0:
+            raise ConnectionClosed(f"{self.origin}: server closed the connection without "
+                                   "sending a response")
+        raise ConnectionClosed(f"{self.origin}: server closed the connection mid-response "
+                               f"after {self.received} bytes")
+
+    cpdef receive_head(self, bint head_request, double deadline, double read_timeout):
+        """Receive and parse the response up to the end of its header block."""
+        self.parser.start(head_request)
+        # The answer cannot be there yet: wait before the first recv.
+        if not self._request_cut:
+            self._wait(EPOLLIN, deadline, read_timeout, PHASE_READ)
+        while not self.parser._headers_done:
+            if self._receive(deadline, read_timeout) == 0:
+                self._eof()
+
+    cpdef bytes read_body(self, double deadline, double read_timeout):
+        """Receive the rest of the body and return all of it."""
+        cdef ResponseParser parser = self.parser
+        cdef Py_ssize_t remaining
+        cdef ssize_t n
+        cdef int err
+        cdef char* dest
+        while not parser._message_done:
+            if parser._content_length < 0:
+                if self._receive(deadline, read_timeout) == 0:
+                    self._eof()
+                continue
+            # Content-Length: receive exactly the rest, in place, so no byte
+            # of a following message can land in the body.
+            remaining = parser._content_length - parser._body_seen
+            dest = parser.body_space(remaining)
+            with nogil:
+                n = recv(self.fd, dest, remaining, 0)
+                err = errno
+            if n > 0:
+                self.received += n
+                parser.feed_ptr(dest, n)
+            elif n == 0:
+                self._eof()
+            elif err == EAGAIN or err == EWOULDBLOCK:
+                self._wait(EPOLLIN, deadline, read_timeout, PHASE_READ)
+            elif err != EINTR:
+                self.close(CLOSE_ERROR)
+                raise ConnectionClosed(f"{self.origin}: receive failed after {parser._body_seen} "
+                                       f"of {parser._content_length} body bytes: {_os_error(err)}")
+        return parser.take_body()
+
+    cpdef bytes read_some(self, Py_ssize_t max_bytes, double deadline, double read_timeout):
+        """Up to max_bytes of body, waiting for at least one; b"" at the end."""
+        cdef ResponseParser parser = self.parser
+        while parser._body_len == 0 and not parser._message_done:
+            if self._receive(deadline, read_timeout) == 0:
+                self._eof()
+        if parser._body_len == 0:
+            return b""
+        return parser.read_body(max_bytes)
+
+    cpdef Py_ssize_t drain(self, Py_ssize_t limit, double deadline):
+        """Read and discard the rest of the body, keeping no Python object.
+        Returns the bytes discarded, or -1 when the connection had to be closed
+        (more than `limit` bytes left, a timeout, or an error; close_reason says)."""
+        cdef ResponseParser parser = self.parser
+        cdef Py_ssize_t dropped = parser._body_len
+        cdef Py_ssize_t start = parser._body_seen
+        if self.state != CONN_ACTIVE or not parser._headers_done:
+            return -1
+        parser._discard_body = True
+        parser._body_len = 0
+        if parser._content_length >= 0 and parser._content_length - start > limit:
+            self.close(CLOSE_DRAIN_LIMIT)
+            return -1
+        try:
+            while not parser._message_done:
+                if parser._body_seen - start > limit:
+                    self.close(CLOSE_DRAIN_LIMIT)
+                    return -1
+                if self._receive(deadline, -1.0) == 0:
+                    self._eof()
+        except Exception:
+            # The connection is closed and its reason recorded; the caller
+            # released the response and expects no error from the drain.
+            return -1
+        return parser._body_seen - start + dropped
+
+    cpdef bint reusable(self):
+        """The reuse rule (see the module docstring)."""
+        return (self.state == CONN_ACTIVE and self.parser._message_done and self.parser._keep_alive
+                and not self._request_cut and not self._client_close and not self._stray_bytes
+                and self.parser._ka_max != 0)
+
+    def end_reason(self):
+        """Why a finished response's connection is not reusable (a CloseReason)."""
+        if self._client_close:
+            return CLOSE_CLIENT_CLOSE
+        if self._stray_bytes:
+            return CLOSE_ERROR
+        return CLOSE_SERVER_CLOSE
+
+    cpdef int check_alive(self):
+        """Before reuse, without blocking: 0 alive; 1 the server closed (EOF);
+        2 unexpected bytes are waiting (e.g. a 408); 3 reset or another error."""
+        cdef char byte
+        cdef ssize_t n
+        cdef int err
+        n = recv(self.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT)
+        err = errno
+        if n < 0:
+            return 0 if err == EAGAIN or err == EWOULDBLOCK else 3
+        return 1 if n == 0 else 2
+
+    cpdef set_idle(self, double now, double idle_timeout, double max_lifetime):
+        """Enter the idle stack: work out when and why it stops being reusable."""
+        cdef double ka = self.parser._ka_timeout
+        cdef double at = now + idle_timeout if idle_timeout >= 0 else 1e300
+        cdef int reason = CLOSE_IDLE_TIMEOUT
+        if ka >= 0:
+            # The server closes at N seconds; stop reusing a little before,
+            # so a request never races the server's FIN (seed 003).
+            ka = now + ka - min(1.0, 0.25 * ka)
+            if ka < at:
+                at = ka
+                reason = CLOSE_KEEP_ALIVE_TIMEOUT
+        if max_lifetime >= 0 and self.created + max_lifetime < at:
+            at = self.created + max_lifetime
+            reason = CLOSE_MAX_LIFETIME
+        self.expires_at = at
+        self.expire_reason = reason
+        self.state = CONN_IDLE
+        self.reused = True
+
+    def checkout(self):
+        """Leave the idle stack for a new request."""
+        self.state = CONN_ACTIVE
+
+    cpdef close(self, int reason):
+        """Close the socket (once); the first reason given is kept."""
+        if self.state == CONN_CLOSED:
+            return
+        self.state = CONN_CLOSED
+        self.close_reason = reason
+        if self.fd >= 0:
+            close(self.fd)   # closing also removes fd from the epoll set
+            self.fd = -1
+        if self.epfd >= 0:
+            close(self.epfd)
+            self.epfd = -1
+
+    @property
+    def fileno(self):
+        return self.fd
+
+    @property
+    def request_cut(self):
+        """The server answered before the request was sent whole."""
+        return self._request_cut
+
+
+cdef bint _has_control(bytes text) noexcept:
+    """Whether text holds CR, LF or NUL, which would split or end a header line."""
+    cdef const char* p = PyBytes_AS_STRING(text)
+    cdef Py_ssize_t i
+    for i in range(PyBytes_GET_SIZE(text)):
+        if p[i] == b'\r' or p[i] == b'\n' or p[i] == 0:
+            return True
+    return False
+
+
+cdef bytes _field(object text, str what):
+    """A header name or value as bytes (str is encoded as Latin-1)."""
+    cdef bytes raw
+    if type(text) is str:
+        try:
+            raw = (<str>text).encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(f"{what} {text!r} has characters outside Latin-1") from None
+    elif isinstance(text, (bytes, bytearray)):
+        raw = bytes(text)
+    else:
+        raise TypeError(f"{what} must be str or bytes, not {type(text).__name__}")
+    if _has_control(raw):
+        raise ValueError(f"{what} {text!r} contains CR, LF or NUL (header injection refused)")
+    return raw
+
+
+def build_request_head(str method, str target, bytes fixed, list headers):
+    """The request head: request line, `fixed` (header lines already checked,
+    each ending in CRLF, e.g. Host and User-Agent), then `headers` as (name,
+    value) pairs, which are checked for CR, LF and NUL here."""
+    cdef bytes m = _field(method, "method")
+    cdef bytes t = _field(target, "request target")
+    if b" " in m or not m:
+        raise ValueError(f"invalid method {method!r}")
+    if b" " in t:
+        raise ValueError(f"request target {target!r} contains a space")
+    parts = [m, b" ", t, b" HTTP/1.1\r\n", fixed]
+    for name, value in headers:
+        name_b = _field(name, "header name")
+        if not name_b or b":" in name_b or b" " in name_b or b"\t" in name_b:
+            raise ValueError(f"invalid header name {name!r}")
+        parts += (name_b, b": ", _field(value, "header value"), b"\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts)

@@ -1,0 +1,324 @@
+# cython: language_level=3
+"""Idle stacks, connection slots and waiters.
+
+Strategy
+--------
+Per origin, idle connections form a LIFO stack: the most recently used
+connection is reused first (its peer is least likely to have timed it out) and
+the coldest sinks to the bottom, where it expires. A popped connection is
+checked before reuse, without blocking: expired (idle_timeout, the server's
+Keep-Alive timeout less a margin, max_lifetime), then a MSG_PEEK recv for EOF,
+reset or stray bytes such as a 408 sent before the server closed (seed 003). A
+bad one is closed, counted as stale, and the next is tried. Expiry is checked
+whenever a stack is touched, and every stack at most once a second on
+checkout: an idle pool runs no thread of its own. (Keeping idle sockets in an
+epoll set with EPOLLRDHUP would evict them sooner, but costs two epoll_ctl
+calls per request; one peek at checkout costs one recv and catches stray bytes
+too.)
+
+Slots: at most max_connections_per_host connections per origin and
+max_connections in all, counted from the moment a connect starts. A caller
+that finds no slot queues a Waiter and sleeps in epoll_wait on its eventfd.
+Every release serves the queue in order: an idle connection of the waiter's
+origin, else a new slot, else an idle connection of another origin is closed
+(pool_full) to make room. A newcomer never overtakes a waiter of its origin.
+
+Thread safety comes from the GIL: no method here releases it or calls back
+into Python, so each is atomic. Closing a socket is close(2) on a socket with
+no linger, which does not block.
+"""
+
+from collections import deque
+
+from libc.string cimport memset
+from libc.stdint cimport uint64_t
+
+from httpool._conn cimport (
+    Connection, CONN_ACTIVE, CONN_IDLE, CONN_CLOSED, CLOSE_STALE, CLOSE_POOL_FULL, CLOSE_POOL_CLOSE,
+)
+from httpool._sys cimport (
+    eventfd, EFD_CLOEXEC, EFD_NONBLOCK, epoll_create1, EPOLL_CLOEXEC, epoll_ctl, EPOLL_CTL_ADD,
+    epoll_event, epoll_wait, EPOLLIN, close, write, errno, EINTR, hp_now, hp_wait_ms,
+)
+from cpython.exc cimport PyErr_CheckSignals
+
+cdef double SWEEP_INTERVAL = 1.0
+
+
+cdef class OriginSlots:
+    def __cinit__(self, object key, str origin):
+        self.key = key
+        self.origin = origin
+        self.idle = []
+        memset(self.counts, 0, sizeof(self.counts))
+        memset(self.closed, 0, sizeof(self.closed))
+
+    @property
+    def idle_count(self):
+        return len(self.idle)
+
+    def counters(self):
+        """(counts, closed): the per-origin counters as two tuples of ints."""
+        return (tuple([self.counts[i] for i in range(COUNTER_COUNT)]),
+                tuple([self.closed[i] for i in range(CLOSE_REASON_COUNT)]))
+
+
+cdef class Waiter:
+    def __cinit__(self, OriginSlots slots):
+        cdef epoll_event ev
+        self.slots = slots
+        self.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)
+        self.epfd = epoll_create1(EPOLL_CLOEXEC)
+        if self.efd < 0 or self.epfd < 0:
+            raise OSError(errno, "cannot create the eventfd or epoll instance of a pool waiter")
+        ev.events = EPOLLIN
+        ev.data.fd = self.efd
+        epoll_ctl(self.epfd, EPOLL_CTL_ADD, self.efd, &ev)
+
+    def __dealloc__(self):
+        if self.efd >= 0:
+            close(self.efd)
+        if self.epfd >= 0:
+            close(self.epfd)
+
+    cdef int _wake(self, object grant) except -1:
+        cdef uint64_t one = 1
+        self.grant = grant
+        write(self.efd, &one, sizeof(one))
+        return 0
+
+    def wait(self, double deadline):
+        """Sleep until woken or until `deadline` (monotonic; < 0: none).
+        Returns whether it was woken."""
+        cdef epoll_event ev
+        cdef int n, err, ms
+        cdef double now
+        while self.grant is None:
+            if deadline >= 0:
+                now = hp_now()
+                if now >= deadline:
+                    return False
+                ms = hp_wait_ms(deadline - now)
+            else:
+                ms = -1
+            with nogil:
+                n = epoll_wait(self.epfd, &ev, 1, ms)
+                err = errno
+            if n < 0 and err == EINTR:
+                PyErr_CheckSignals()
+        return True
+
+
+cdef class PoolCore:
+    def __cinit__(self, int max_connections, int max_connections_per_host, int max_idle_per_host,
+                  double idle_timeout, double max_lifetime):
+        self._origins = {}
+        self._waiters = deque()
+        self.max_connections = max_connections
+        self.max_connections_per_host = max_connections_per_host
+        self.max_idle_per_host = max_idle_per_host
+        self.idle_timeout = idle_timeout
+        self.max_lifetime = max_lifetime
+        self.events = []
+
+    cpdef OriginSlots slots(self, object key, str origin):
+        cdef OriginSlots slots = self._origins.get(key)
+        if slots is None:
+            slots = OriginSlots(key, origin)
+            self._origins[key] = slots
+        return slots
+
+    def origins(self):
+        return list(self._origins.values())
+
+    @property
+    def waiting(self):
+        return len(self._waiters)
+
+    cpdef object checkout(self, OriginSlots slots, double now):
+        cdef Waiter waiter
+        if now >= self._next_sweep:
+            self._sweep(now)
+        for waiter in self._waiters:
+            if waiter.slots is slots:
+                return None   # first come, first served
+        return self._take(slots, now)
+
+    cdef object _take(self, OriginSlots slots, double now):
+        cdef Connection conn
+        cdef int alive
+        self._expire(slots, now)
+        while slots.idle:
+            conn = slots.idle.pop()
+            alive = conn.check_alive()
+            if alive:
+                slots.counts[COUNT_STALE_EOF + alive - 1] += 1
+                if self.debug:
+                    found = ("the server closed it", "unexpected bytes waiting", "reset")[alive - 1]
+                    self.events.append(f"{slots.origin}: idle connection fd={conn.fd} is stale: {found}")
+                self._close(conn, slots, CLOSE_STALE)
+                continue
+            conn.state = CONN_ACTIVE
+            slots.counts[COUNT_REUSED] += 1
+            return conn
+        if slots.open >= self.max_connections_per_host:
+            return None
+        if self.open_total >= self.max_connections and not self._evict_one(now):
+            return None
+        slots.open += 1
+        self.open_total += 1
+        return True
+
+    cpdef Waiter enqueue(self, OriginSlots slots):
+        cdef Waiter waiter = Waiter(slots)
+        self._waiters.append(waiter)
+        return waiter
+
+    cpdef object cancel(self, Waiter waiter):
+        if waiter.grant is None:
+            self._waiters.remove(waiter)
+        return waiter.grant
+
+    cpdef opened(self, OriginSlots slots):
+        slots.counts[COUNT_OPENED] += 1
+
+    cpdef open_failed(self, OriginSlots slots, int reason):
+        """A reserved slot whose connect failed: counted as opened and closed."""
+        slots.open -= 1
+        self.open_total -= 1
+        slots.counts[COUNT_OPENED] += 1
+        slots.closed[reason] += 1
+        self._serve_waiters(hp_now())
+
+    cdef bint _foreign(self, Connection conn):
+        """A connection from before a fork (or another pool): close it, uncounted."""
+        if self._origins.get(conn.key) is conn.slots:
+            return False
+        conn.close(CLOSE_POOL_CLOSE)
+        return True
+
+    cpdef checkin(self, Connection conn, double now):
+        cdef OriginSlots slots = conn.slots
+        if self._foreign(conn):
+            return
+        if conn.state == CONN_IDLE:
+            raise RuntimeError(f"{conn!r} was put back in the idle stack twice")
+        if conn.state == CONN_CLOSED:
+            self._close(conn, slots, conn.close_reason)
+        elif self.closed:
+            self._close(conn, slots, CLOSE_POOL_CLOSE)
+        else:
+            conn.set_idle(now, self.idle_timeout, self.max_lifetime)
+            self._expire(slots, now)
+            if conn.expires_at <= now:
+                self._close(conn, slots, conn.expire_reason)
+            elif len(slots.idle) >= self.max_idle_per_host:
+                self._close(conn, slots, CLOSE_POOL_FULL)
+            else:
+                slots.idle.append(conn)
+        self._serve_waiters(now)
+
+    cpdef discard(self, Connection conn, int reason):
+        """Close a checked-out connection and free its slot."""
+        cdef OriginSlots slots = conn.slots
+        if self._foreign(conn):
+            return
+        if conn.state == CONN_IDLE:
+            raise RuntimeError(f"{conn!r} is idle: it cannot be discarded by a request")
+        self._close(conn, slots, conn.close_reason if conn.state == CONN_CLOSED else reason)
+        self._serve_waiters(hp_now())
+
+    cpdef count(self, Connection conn, int counter, long long amount=1):
+        (<OriginSlots>conn.slots).counts[counter] += amount
+
+    cpdef count_origin(self, OriginSlots slots, int counter):
+        slots.counts[counter] += 1
+
+    cdef int _close(self, Connection conn, OriginSlots slots, int reason) except -1:
+        """Close a connection that holds a slot and count why."""
+        conn.close(reason)
+        reason = conn.close_reason
+        slots.closed[reason] += 1
+        slots.open -= 1
+        self.open_total -= 1
+        if self.debug:
+            from httpool._stats import CLOSE_REASONS
+            self.events.append(f"{slots.origin}: closed connection ({CLOSE_REASONS[reason - 1]})")
+        return 0
+
+    cdef int _expire(self, OriginSlots slots, double now) except -1:
+        cdef Connection conn
+        cdef list keep
+        if not slots.idle:
+            return 0
+        keep = []
+        for conn in slots.idle:
+            if conn.expires_at <= now:
+                self._close(conn, slots, conn.expire_reason)
+            else:
+                keep.append(conn)
+        slots.idle = keep
+        return 0
+
+    cdef int _sweep(self, double now) except -1:
+        cdef OriginSlots slots
+        for slots in self._origins.values():
+            self._expire(slots, now)
+        self._next_sweep = now + SWEEP_INTERVAL
+        return 0
+
+    cdef bint _evict_one(self, double now) except -1:
+        """Close the coldest idle connection of any origin to free a slot."""
+        cdef OriginSlots slots, coldest = None
+        cdef Connection conn
+        cdef double oldest = 1e300
+        for slots in self._origins.values():
+            if slots.idle:
+                conn = slots.idle[0]
+                if conn.expires_at < oldest:
+                    oldest = conn.expires_at
+                    coldest = slots
+        if coldest is None:
+            return False
+        self._close(coldest.idle.pop(0), coldest, CLOSE_POOL_FULL)
+        return True
+
+    cdef int _serve_waiters(self, double now) except -1:
+        cdef Waiter waiter
+        cdef list served = []
+        cdef set blocked = set()
+        for waiter in self._waiters:
+            # A waiter that cannot be served blocks later ones of its origin.
+            if waiter.slots.key in blocked:
+                continue
+            grant = self._take(waiter.slots, now)
+            if grant is None:
+                blocked.add(waiter.slots.key)
+                continue
+            waiter._wake(grant)
+            served.append(waiter)
+        for waiter in served:
+            self._waiters.remove(waiter)
+        return 0
+
+    cpdef close_all(self, int reason):
+        """Close every idle connection; connections in use close when released."""
+        cdef OriginSlots slots
+        cdef Connection conn
+        cdef Waiter waiter
+        self.closed = True
+        for slots in self._origins.values():
+            for conn in slots.idle:
+                self._close(conn, slots, reason)
+            slots.idle = []
+        for waiter in self._waiters:
+            waiter._wake(False)   # the waiter raises PoolClosed
+        self._waiters.clear()
+
+    cpdef forget_all(self):
+        """In a forked child: drop every slot of the parent's connections (their
+        descriptors are closed by httpool._conn's fork handler). Connections
+        released later are recognised as foreign and closed uncounted."""
+        self._origins = {}
+        self._waiters = deque()
+        self.open_total = 0

@@ -1,0 +1,480 @@
+"""The public Pool: argument checking, the retry rule, and release of responses.
+
+The I/O runs in httpool._conn (one Connection per socket) and the accounting in
+httpool._idle (PoolCore); this module strings them together. The rules it adds:
+
+* Retry (RFC 9110 section 9.2.2): a request whose method is idempotent (or that
+  carries an Idempotency-Key) and whose body can be sent again is retried on a
+  new connection, up to ``retries`` times, when it failed on a *reused*
+  connection before any response byte arrived: the server closed that idle
+  connection as we sent (seed 003). Never after a response byte, after a
+  timeout, or on a fresh connection.
+* Release: a fully read response returns its connection at once; one released
+  early has the rest of its body drained (up to ``max_drain`` bytes, within
+  the deadline) so the connection is saved rather than reset (seeds 001, 004).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json as jsonlib
+import logging
+import time
+import urllib.parse
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Optional, Union
+
+from httpool import _stats
+from httpool._conn import Connection, build_request_head
+from httpool._exceptions import (
+    ConnectionClosed,
+    PoolClosed,
+    PoolTimeout,
+    TimeoutError,
+)
+from httpool._idle import PoolCore
+from httpool._models import Headers, Response, Timeout
+from httpool._stats import CloseReason, OriginStats, PoolStats
+
+__all__ = ["Pool"]
+
+logger = logging.getLogger("httpool")
+
+_VERSION = "0.1.0"
+_REPLAYABLE = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+# Methods whose requests carry a body by definition: send Content-Length: 0 when empty.
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_FRAMING = frozenset({"content-length", "transfer-encoding"})
+_URL_CACHE_SIZE = 512
+_NO_DEADLINE = -1.0
+
+# Counter indices of httpool._idle.
+_REQUESTS = _stats.COUNTERS.index("requests")
+_RETRIED = _stats.COUNTERS.index("retried")
+_DRAINED = _stats.COUNTERS.index("drained")
+_DRAINED_BYTES = _stats.COUNTERS.index("drained_bytes")
+_TIMEOUTS = _stats.COUNTERS.index("timeouts")
+
+
+class _Target:
+    """Where a URL points, parsed once and cached."""
+
+    __slots__ = ("key", "origin", "host", "port", "path", "host_header")
+
+    def __init__(self, url: str) -> None:
+        if not isinstance(url, str):
+            raise TypeError(f"url must be a str, not {type(url).__name__}")
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "http":
+            if parts.scheme == "https":
+                raise ValueError(f"unsupported scheme in {url!r}: httpool speaks plain http for now")
+            raise ValueError(f"unsupported or missing scheme in {url!r}: expected http://host[:port]/path")
+        host = parts.hostname
+        if not host:
+            raise ValueError(f"no host in {url!r}")
+        try:
+            port = parts.port or 80
+        except ValueError:
+            raise ValueError(f"invalid port in {url!r}") from None
+        if parts.username or parts.password:
+            raise ValueError(f"credentials in the URL are not supported: {url!r}")
+        self.host = host
+        self.port = port
+        self.key = ("http", host, port)
+        bracketed = f"[{host}]" if ":" in host else host
+        self.host_header = bracketed if port == 80 else f"{bracketed}:{port}"
+        self.origin = f"http://{bracketed}:{port}"
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _seconds(name: str, value: Any) -> float:
+    """Seconds as a float, -1.0 for None (no limit)."""
+    if value is None:
+        return -1.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(f"{name} must be a number of seconds >= 0 or None, not {value!r}")
+    return float(value)
+
+
+class Pool:
+    """A thread-safe pool of HTTP/1.1 connections.
+
+    >>> with Pool() as pool:
+    ...     r = pool.get("http://127.0.0.1:8080/")
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections_per_host: int = 10,
+        max_connections: int = 100,
+        max_idle_per_host: int = 10,
+        idle_timeout: Optional[float] = 30.0,
+        max_lifetime: Optional[float] = None,
+        max_drain: int = 262144,
+        retries: int = 1,
+        timeout: Union[Timeout, float, None] = None,
+        headers: Union[Mapping[str, str], list, None] = None,
+    ) -> None:
+        _positive_int("max_connections_per_host", max_connections_per_host)
+        _positive_int("max_connections", max_connections)
+        _positive_int("max_idle_per_host", max_idle_per_host, 0)
+        _positive_int("max_drain", max_drain, 0)
+        _positive_int("retries", retries, 0)
+        self._core = PoolCore(max_connections, max_connections_per_host, max_idle_per_host,
+                              _seconds("idle_timeout", idle_timeout),
+                              _seconds("max_lifetime", max_lifetime))
+        self._timeout = Timeout.coerce(timeout, Timeout())
+        self._max_drain = max_drain
+        self._retries = retries
+        default = [("User-Agent", f"httpool/{_VERSION}"), ("Accept", "*/*")]
+        extra = list(Headers(headers).multi_items())
+        overridden = {name.lower() for name, _ in extra}
+        if overridden & _FRAMING or "host" in overridden:
+            raise ValueError("default headers may not set Host, Content-Length or Transfer-Encoding")
+        self._headers = [(n, v) for n, v in default if n.lower() not in overridden] + extra
+        # The default header lines as bytes, checked once for CR, LF and NUL by
+        # build_request_head: its head minus the request line and final CRLF.
+        self._fixed_tail = build_request_head("GET", "/", b"", self._headers).split(b"\r\n", 1)[1][:-2]
+        self._targets: dict = {}
+        self._fixed: dict = {}
+
+    # ---------------------------------------------------------------- API
+
+    def request(self, method: str, url: str, *, headers: Any = None, body: Any = None,
+                params: Any = None, json: Any = None,
+                timeout: Union[Timeout, float, None] = None) -> Response:
+        """Send a request and read the whole response."""
+        response = self._send(method, url, headers, body, params, json, timeout)
+        try:
+            response.read()
+        finally:
+            if response._conn is not None:
+                response.close()
+        return response
+
+    @contextlib.contextmanager
+    def stream(self, method: str, url: str, *, headers: Any = None, body: Any = None,
+               params: Any = None, json: Any = None,
+               timeout: Union[Timeout, float, None] = None) -> Iterator[Response]:
+        """Send a request; the body is read by the caller (iter_bytes, read).
+        Leaving the block releases the response, draining what is left."""
+        response = self._send(method, url, headers, body, params, json, timeout)
+        try:
+            yield response
+        finally:
+            response.close()
+
+    def get(self, url: str, **kwargs: Any) -> Response:
+        return self.request("GET", url, **kwargs)
+
+    def head(self, url: str, **kwargs: Any) -> Response:
+        return self.request("HEAD", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Response:
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> Response:
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> Response:
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> Response:
+        return self.request("DELETE", url, **kwargs)
+
+    def options(self, url: str, **kwargs: Any) -> Response:
+        return self.request("OPTIONS", url, **kwargs)
+
+    def stats(self) -> PoolStats:
+        """Counters of the whole pool, with per-origin figures."""
+        origins = {}
+        for slots in self._core.origins():
+            counts, closed = slots.counters()
+            origins[slots.origin] = OriginStats.from_counters(counts, closed, slots.idle_count, slots.open)
+        total = sum(origins.values(), OriginStats())
+        fields = {name: getattr(total, name) for name in OriginStats.__dataclass_fields__}
+        return PoolStats(**fields, waiting=self._core.waiting, origins=origins)
+
+    def close(self) -> None:
+        """Close idle connections now and the others as they are released;
+        later requests raise PoolClosed."""
+        self._core.close_all(CloseReason.POOL_CLOSE)
+        self._flush_log()
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        core = self._core
+        state = "closed" if core.closed else "open"
+        return (f"<Pool {state}: {core.open_total} of {core.max_connections} connections open, "
+                f"{sum(s.idle_count for s in core.origins())} idle, {core.waiting} waiting>")
+
+    # ---------------------------------------------------------- request
+
+    def _target(self, url: str, params: Any) -> tuple:
+        target = self._targets.get(url)
+        if target is None:
+            target = _Target(url)
+            if len(self._targets) >= _URL_CACHE_SIZE:
+                self._targets.clear()
+            self._targets[url] = target
+        path = target.path
+        if params:
+            query = urllib.parse.urlencode(params, doseq=True)
+            path = f"{path}{'&' if '?' in path else '?'}{query}"
+        return target, path
+
+    def _head(self, method: str, target: _Target, path: str, headers: Any,
+              framing: list) -> tuple:
+        """The request head and whether it asks to close the connection."""
+        if headers is None:
+            fixed = self._fixed.get(target.host_header)
+            if fixed is None:
+                fixed = b"Host: " + target.host_header.encode("idna") + b"\r\n" + self._fixed_tail
+                self._fixed[target.host_header] = fixed
+            return build_request_head(method, path, fixed, framing), False
+        extra = Headers(headers).multi_items()
+        names = {name.lower() for name, _ in extra}
+        if names & _FRAMING:
+            raise ValueError("Content-Length and Transfer-Encoding are set by httpool from the body")
+        merged = [("Host", target.host_header)] if "host" not in names else []
+        merged += [(n, v) for n, v in self._headers if n.lower() not in names]
+        merged += extra
+        client_close = any(n.lower() == "connection" and "close" in v.lower() for n, v in extra)
+        return build_request_head(method, path, b"", merged + framing), client_close
+
+    def _send(self, method: str, url: str, headers: Any, body: Any, params: Any, json: Any,
+              timeout: Any) -> Response:
+        core = self._core
+        if core.closed:
+            raise PoolClosed("the pool is closed")
+        if not isinstance(method, str):
+            raise TypeError(f"method must be a str, not {type(method).__name__}")
+        method = method.upper()
+        target, path = self._target(url, params)
+        t = Timeout.coerce(timeout, self._timeout)
+        started = time.monotonic()
+        deadline = started + t.total if t.total is not None else _NO_DEADLINE
+
+        chunks = None
+        if json is not None:
+            if body is not None:
+                raise ValueError("pass either body= or json=, not both")
+            body = jsonlib.dumps(json, separators=(",", ":")).encode()
+            headers = Headers(headers)
+            if "content-type" not in headers:
+                headers = Headers([*headers.multi_items(), ("Content-Type", "application/json")])
+        if body is None:
+            framing = [("Content-Length", "0")] if method in _BODY_METHODS else []
+        elif isinstance(body, str):
+            body = body.encode()
+            framing = [("Content-Length", str(len(body)))]
+        elif isinstance(body, (bytes, bytearray, memoryview)):
+            framing = [("Content-Length", str(memoryview(body).nbytes))]
+        elif isinstance(body, Iterable):
+            chunks, body = body, None
+            framing = [("Transfer-Encoding", "chunked")]
+        else:
+            raise TypeError(f"body must be bytes, str or an iterable of bytes, not {type(body).__name__}")
+        head, client_close = self._head(method, target, path, headers, framing)
+        replayable = chunks is None and (
+            method in _REPLAYABLE or (headers is not None and "idempotency-key" in Headers(headers)))
+
+        slots = core.slots(target.key, target.origin)
+        core.debug = logger.isEnabledFor(logging.DEBUG)
+        read_timeout = -1.0 if t.read is None else t.read
+        write_timeout = -1.0 if t.write is None else t.write
+        attempt = 0
+        while True:
+            conn = self._acquire(slots, target, deadline, t)
+            try:
+                conn.send_request(head, body, client_close, deadline, write_timeout)
+                if chunks is not None:
+                    self._send_chunks(conn, chunks, deadline, write_timeout)
+                conn.receive_head(method == "HEAD", deadline, read_timeout)
+            except ConnectionClosed:
+                core.discard(conn, CloseReason.ERROR)
+                if replayable and conn.reused and conn.received == 0 and attempt < self._retries:
+                    attempt += 1
+                    core.count(conn, _RETRIED)
+                    if core.debug:
+                        logger.debug("%s: retrying %s %s on a new connection: the reused one "
+                                     "closed before any response byte", target.origin, method, path)
+                    continue
+                self._flush_log()
+                raise
+            except TimeoutError:
+                core.count(conn, _TIMEOUTS)
+                core.discard(conn, CloseReason.TIMEOUT)
+                self._flush_log()
+                raise
+            except BaseException:
+                core.discard(conn, CloseReason.ERROR)
+                self._flush_log()
+                raise
+            break
+        core.count(conn, _REQUESTS)
+        return Response(self, conn, method, url, deadline, started)
+
+    @staticmethod
+    def _send_chunks(conn: Connection, chunks: Iterable, deadline: float, write_timeout: float) -> None:
+        """A chunked request body (RFC 9112 section 7.1)."""
+        for chunk in chunks:
+            if isinstance(chunk, str):
+                chunk = chunk.encode()
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise TypeError(f"body chunks must be bytes, not {type(chunk).__name__}")
+            size = memoryview(chunk).nbytes
+            if size and not (conn.send_more(b"%x\r\n" % size, deadline, write_timeout)
+                             and conn.send_more(chunk, deadline, write_timeout)
+                             and conn.send_more(b"\r\n", deadline, write_timeout)):
+                return
+        conn.send_more(b"0\r\n\r\n", deadline, write_timeout)
+
+    def _acquire(self, slots: Any, target: _Target, deadline: float, t: Timeout) -> Connection:
+        core = self._core
+        now = time.monotonic()
+        grant = core.checkout(slots, now)
+        if grant is None:
+            grant = self._wait_for_slot(slots, now, deadline, t)
+        if grant is True:
+            try:
+                conn = Connection.open(target.key, target.origin, target.host, target.port,
+                                       deadline, -1.0 if t.connect is None else t.connect)
+            except TimeoutError:
+                core.count_origin(slots, _TIMEOUTS)
+                core.open_failed(slots, CloseReason.TIMEOUT)
+                self._flush_log()
+                raise
+            except BaseException:
+                core.open_failed(slots, CloseReason.ERROR)
+                self._flush_log()
+                raise
+            conn.slots = slots
+            core.opened(slots)
+            if core.debug:
+                logger.debug("%s: opened connection fd=%d", target.origin, conn.fileno)
+            return conn
+        if core.debug:
+            self._flush_log()
+            logger.debug("%s: reusing connection fd=%d", target.origin, grant.fileno)
+        return grant
+
+    def _wait_for_slot(self, slots: Any, now: float, deadline: float, t: Timeout) -> Any:
+        core = self._core
+        limit = deadline
+        if t.pool is not None and (limit < 0 or now + t.pool < limit):
+            limit = now + t.pool
+        waiter = core.enqueue(slots)
+        try:
+            waiter.wait(limit)
+        finally:
+            # A grant that raced the timeout or an interrupt is taken, or handed back.
+            grant = core.cancel(waiter)
+        if grant is False:
+            raise PoolClosed("the pool was closed while waiting for a connection")
+        if grant is None:
+            core.count_origin(slots, _TIMEOUTS)
+            limit_text = (f"max_connections_per_host={core.max_connections_per_host}"
+                          if slots.open >= core.max_connections_per_host
+                          else f"max_connections={core.max_connections}")
+            waited = time.monotonic() - now
+            raise PoolTimeout(f"{slots.origin}: no connection free after {waited:.3f} s "
+                              f"({limit_text} reached, {slots.open} open to this origin)")
+        return grant
+
+    # ---------------------------------------------------------- release
+
+    def _finish(self, response: Response) -> None:
+        """The body was read whole: return the connection, or close it."""
+        conn = response._conn
+        response._conn = None
+        response.elapsed = datetime.timedelta(seconds=time.monotonic() - response._started)
+        if conn.reusable():
+            self._core.checkin(conn, time.monotonic())
+        else:
+            self._core.discard(conn, conn.end_reason())
+        self._flush_log()
+
+    def _fail(self, response: Response, exc: BaseException) -> None:
+        conn = response._conn
+        response._conn = None
+        if isinstance(exc, TimeoutError):
+            self._core.count(conn, _TIMEOUTS)
+            self._core.discard(conn, CloseReason.TIMEOUT)
+        else:
+            self._core.discard(conn, CloseReason.ERROR)
+        self._flush_log()
+
+    def _read_body(self, response: Response) -> bytes:
+        conn = response._conn
+        try:
+            body = conn.read_body(response._deadline, self._read_timeout())
+        except BaseException as exc:
+            self._fail(response, exc)
+            raise
+        self._finish(response)
+        return body
+
+    def _read_some(self, response: Response, max_bytes: int) -> bytes:
+        conn = response._conn
+        try:
+            chunk = conn.read_some(max_bytes, response._deadline, self._read_timeout())
+        except BaseException as exc:
+            self._fail(response, exc)
+            raise
+        if conn.parser.message_complete and not conn.parser.buffered_body:
+            self._finish(response)
+        return chunk
+
+    def _read_timeout(self) -> float:
+        return -1.0 if self._timeout.read is None else self._timeout.read
+
+    def _release_early(self, response: Response) -> None:
+        """Drain what is left of the body, then return the connection."""
+        conn = response._conn
+        core = self._core
+        deadline = response._deadline
+        read = self._timeout.read
+        if read is not None:
+            drain_limit = time.monotonic() + read
+            deadline = drain_limit if deadline < 0 else min(deadline, drain_limit)
+        drained = conn.drain(self._max_drain, deadline)
+        if drained > 0 and conn.reusable():
+            core.count(conn, _DRAINED)
+            core.count(conn, _DRAINED_BYTES, drained)
+            if core.debug:
+                logger.debug("%s: drained %d unread body bytes to save connection fd=%d",
+                             conn.origin, drained, conn.fileno)
+        self._finish(response)
+
+    def _abandon(self, response: Response) -> None:
+        """A response garbage-collected with its connection: a finalizer must
+        not block, so only a complete body lets the connection be reused."""
+        conn = response._conn
+        response._conn = None
+        if conn.parser.message_complete and conn.reusable():
+            self._core.checkin(conn, time.monotonic())
+        else:
+            self._core.discard(conn, CloseReason.ABANDONED)
+
+    def _flush_log(self) -> None:
+        events = self._core.events
+        if events:
+            for line in events:
+                logger.debug("%s", line)
+            events.clear()
