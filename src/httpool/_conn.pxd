@@ -61,6 +61,7 @@ cdef class Connection:
     cdef int _watch(self, unsigned int events) except -1
     cdef int _send_iov(self, iovec* iov, int count, double deadline, double write_timeout) except -1
     cdef int _eof(self) except -1
+    cdef int _recv_failed(self, int err) except -1
 
     # One request.
     cpdef send_request(self, bytes head, object body, bint client_close,

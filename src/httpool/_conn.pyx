@@ -326,6 +326,14 @@ cdef class Connection:
                     used = self.parser.feed_ptr(self._rbuf, n)
                 except RemoteProtocolError as exc:
                     self.close(CLOSE_ERROR)
+                    if self.reused and self.parser._llhttp.status_code == 0:
+                        # Not even a status line: bytes the server sent after an
+                        # earlier response (a HEAD answered with a body), not an
+                        # answer to this request.
+                        self._stray_bytes = True
+                        raise ConnectionClosed(
+                            f"{self.origin}: the reused connection held stray bytes instead of "
+                            f"a response; it was closed ({exc})") from None
                     raise RemoteProtocolError(f"{self.origin}: {exc}") from None
                 if used < n:
                     self._stray_bytes = True
@@ -335,11 +343,12 @@ cdef class Connection:
             if err == EAGAIN or err == EWOULDBLOCK:
                 self._wait(EPOLLIN, deadline, read_timeout, PHASE_READ)
             elif err != EINTR:
-                self.close(CLOSE_ERROR)
-                if err == ECONNRESET:
-                    raise ConnectionClosed(f"{self.origin}: connection reset by the server "
-                                           f"after {self.received} response bytes")
-                raise ConnectionClosed(f"{self.origin}: receive failed: {_os_error(err)}")
+                self._recv_failed(err)
+
+    cdef int _recv_failed(self, int err) except -1:
+        self.close(CLOSE_ERROR)
+        what = "connection reset by the server" if err == ECONNRESET else f"receive failed: {_os_error(err)}"
+        raise ConnectionClosed(f"{self.origin}: {what} after {self.received} response bytes")
 
     cdef int _eof(self) except -1:
         """The server closed: fine when that ends a close-delimited body."""
@@ -389,9 +398,7 @@ cdef class Connection:
             elif err == EAGAIN or err == EWOULDBLOCK:
                 self._wait(EPOLLIN, deadline, read_timeout, PHASE_READ)
             elif err != EINTR:
-                self.close(CLOSE_ERROR)
-                raise ConnectionClosed(f"{self.origin}: receive failed after {parser._body_seen} "
-                                       f"of {parser._content_length} body bytes: {_os_error(err)}")
+                self._recv_failed(err)
         return parser.take_body()
 
     cpdef bytes read_some(self, Py_ssize_t max_bytes, double deadline, double read_timeout):
@@ -477,10 +484,6 @@ cdef class Connection:
         self.state = CONN_IDLE
         self.reused = True
 
-    def checkout(self):
-        """Leave the idle stack for a new request."""
-        self.state = CONN_ACTIVE
-
     cpdef close(self, int reason):
         """Close the socket (once); the first reason given is kept."""
         if self.state == CONN_CLOSED:
@@ -497,6 +500,12 @@ cdef class Connection:
     @property
     def fileno(self):
         return self.fd
+
+    @property
+    def retryable(self):
+        """The request failed on a reused connection before any byte of its
+        response: the connection, not the request, was at fault."""
+        return self.reused and (self.received == 0 or self._stray_bytes)
 
     @property
     def request_cut(self):

@@ -68,6 +68,7 @@ cdef class PoolCore:
     cpdef Waiter enqueue(self, OriginSlots slots)
     # After a wait ended without a wake: the grant that raced the timeout, or None.
     cpdef object cancel(self, Waiter waiter)
+    cpdef release_slot(self, OriginSlots slots)
     cpdef opened(self, OriginSlots slots)
     cpdef open_failed(self, OriginSlots slots, int reason)
 

@@ -179,6 +179,12 @@ cdef class PoolCore:
             self._waiters.remove(waiter)
         return waiter.grant
 
+    cpdef release_slot(self, OriginSlots slots):
+        """Give back a slot reserved for a connection that was never opened."""
+        slots.open -= 1
+        self.open_total -= 1
+        self._serve_waiters(hp_now())
+
     cpdef opened(self, OriginSlots slots):
         slots.counts[COUNT_OPENED] += 1
 

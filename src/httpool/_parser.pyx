@@ -292,6 +292,9 @@ cdef class ResponseParser:
             if used < view.len:
                 self._tail = PyBytes_FromStringAndSize(<const char*>view.buf + used,
                                                        view.len - used)
+            elif self._message_done:
+                # An empty feed after the end: its tail is empty, not an earlier one.
+                self._tail = b""
         finally:
             PyBuffer_Release(&view)
 
@@ -308,6 +311,10 @@ cdef class ResponseParser:
         cdef const char* end = p + n
         cdef const char* pos
         cdef llhttp_errno_t err
+        if self._error_reason != NULL:
+            # httpool refused this response, which may leave llhttp in no error
+            # state: the refusal stands until start().
+            self._raise_error(HPE_USER, p, n, p)
         if self._message_done:
             return 0
         while True:
@@ -342,6 +349,8 @@ cdef class ResponseParser:
         cdef int status
         self._headers_done = True
         self._nheaders = self._nspans
+        # `headers` read while the head was incomplete cached fewer lines.
+        self._headers_cache = None
         if self._head_raw > self.max_header_bytes:
             self._error_reason = "response head larger than the limit"
             self._raise_error(HPE_USER, p, n, pos)
@@ -362,6 +371,8 @@ cdef class ResponseParser:
         return 0
 
     cdef int _skip_interim(self, const char* p, Py_ssize_t n, const char* pos) except -1:
+        # Not the response the caller waits for, even when it is one too many.
+        self._message_done = False
         self._interim_seen += 1
         if self._interim_seen > self.max_interim:
             self._error_reason = "more interim (1xx) responses than the limit"
@@ -369,14 +380,14 @@ cdef class ResponseParser:
         # The final response starts afresh, whatever the 1xx said of keep-alive.
         llhttp_reset(&self._llhttp)
         self._reset_head()
-        self._message_done = False
         return 0
 
     cdef int finish(self) except -1:
         cdef llhttp_errno_t err
         if self._message_done:
             return 1
-        if self._callback_error is not None or llhttp_get_errno(&self._llhttp) not in (HPE_OK, HPE_PAUSED):
+        if (self._callback_error is not None or self._error_reason != NULL
+                or llhttp_get_errno(&self._llhttp) not in (HPE_OK, HPE_PAUSED)):
             return 0
         self._event = EVENT_NONE
         err = llhttp_finish(&self._llhttp)

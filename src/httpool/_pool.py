@@ -20,8 +20,10 @@ import contextlib
 import datetime
 import json as jsonlib
 import logging
+import os
 import time
 import urllib.parse
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Optional, Union
 
@@ -55,6 +57,19 @@ _RETRIED = _stats.COUNTERS.index("retried")
 _DRAINED = _stats.COUNTERS.index("drained")
 _DRAINED_BYTES = _stats.COUNTERS.index("drained_bytes")
 _TIMEOUTS = _stats.COUNTERS.index("timeouts")
+
+
+# Every pool, so that a forked child forgets the parent's connections (httpool._conn
+# closes the child's copies of their descriptors).
+_pools: weakref.WeakSet = weakref.WeakSet()
+
+
+def _forget_in_child() -> None:
+    for pool in list(_pools):
+        pool._core.forget_all()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 class _Target:
@@ -147,6 +162,7 @@ class Pool:
         self._fixed_tail = build_request_head("GET", "/", b"", self._headers).split(b"\r\n", 1)[1][:-2]
         self._targets: dict = {}
         self._fixed: dict = {}
+        _pools.add(self)
 
     # ---------------------------------------------------------------- API
 
@@ -308,7 +324,7 @@ class Pool:
                 conn.receive_head(method == "HEAD", deadline, read_timeout)
             except ConnectionClosed:
                 core.discard(conn, CloseReason.ERROR)
-                if replayable and conn.reused and conn.received == 0 and attempt < self._retries:
+                if replayable and conn.retryable and attempt < self._retries:
                     attempt += 1
                     core.count(conn, _RETRIED)
                     if core.debug:
@@ -382,9 +398,16 @@ class Pool:
         waiter = core.enqueue(slots)
         try:
             waiter.wait(limit)
-        finally:
-            # A grant that raced the timeout or an interrupt is taken, or handed back.
+        except BaseException:
+            # Interrupted: a grant that arrived meanwhile goes back to the pool.
             grant = core.cancel(waiter)
+            if grant is True:
+                core.release_slot(slots)
+            elif grant:
+                core.checkin(grant, time.monotonic())
+            raise
+        # A grant that raced the timeout is taken.
+        grant = core.cancel(waiter)
         if grant is False:
             raise PoolClosed("the pool was closed while waiting for a connection")
         if grant is None:

@@ -1,0 +1,54 @@
+"""Shared fixtures: nginx instances and the socket-leak check.
+
+Nothing here runs for a test that does not ask for it: nginx starts only when
+a test requests ``nginx`` or ``nginx_short_keepalive`` (once per session), and
+without nginx those tests are skipped, not failed.  Raw-socket servers need no
+fixture: ``with ScriptedServer(handler) as server:`` (see servers.py).
+
+pyproject.toml sets ``filterwarnings = ["error"]``, so a socket left for the
+garbage collector (ResourceWarning) fails the test that leaked it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from nginx import NginxServer, find_nginx
+from servers import assert_no_socket_leak
+
+
+def _run_nginx(
+    factory: pytest.TempPathFactory, name: str, **options: object
+) -> Iterator[NginxServer]:
+    binary = find_nginx()
+    if binary is None:
+        pytest.skip("nginx is not installed (looked at $HTTPOOL_NGINX, PATH, /usr/sbin/nginx)")
+    with NginxServer(factory.mktemp(name), binary=binary, **options) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NginxServer]:
+    """nginx with generous keep-alive (75 s, 1000 requests per connection)."""
+    yield from _run_nginx(tmp_path_factory, "nginx")
+
+
+@pytest.fixture(scope="session")
+def nginx_short_keepalive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NginxServer]:
+    """nginx that closes connections idle for 1 s (and says so with
+    ``Keep-Alive: timeout=1``) and ends each connection after 3 requests."""
+    yield from _run_nginx(
+        tmp_path_factory, "nginx-short", keepalive_timeout="1s 1s", keepalive_requests=3
+    )
+
+
+@pytest.fixture
+def no_socket_leak() -> Iterator[None]:
+    """Fail the test if it ends with more open sockets than it started with.
+
+    Request it *first* so that it is torn down last, after other fixtures
+    have closed their sockets.
+    """
+    with assert_no_socket_leak():
+        yield
