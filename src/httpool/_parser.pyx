@@ -36,7 +36,7 @@ from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_DECREF, Py_XDECREF
 from libc.stdlib cimport malloc, realloc, free
-from libc.string cimport memcpy, memmove
+from libc.string cimport memchr, memcpy, memmove
 
 from httpool._llhttp cimport *
 from httpool._exceptions import RemoteProtocolError
@@ -200,6 +200,26 @@ cdef bint _equals_lower(const char* s, Py_ssize_t n, const char* lowered) noexce
     return lowered[n] == 0
 
 
+cdef bint _tab_in_token_list(ResponseParser self) noexcept:
+    """Whether a Transfer-Encoding, Connection or Proxy-Connection value holds an
+    HTAB. llhttp (9.3.0) takes only SP as whitespace around the tokens of these
+    fields: it reads "chunked<HTAB>" as another coding, so the body would run to
+    the close, and "close<HTAB>" as another option, so the connection would be
+    kept. Such a response is refused rather than misread."""
+    cdef Py_ssize_t i
+    cdef HeaderSpan* span
+    cdef const char* name
+    for i in range(self._nheaders):
+        span = &self._spans[i]
+        name = self._head_buf + span.name_at
+        if (_equals_lower(name, span.name_len, b"transfer-encoding")
+                or _equals_lower(name, span.name_len, b"connection")
+                or _equals_lower(name, span.name_len, b"proxy-connection")):
+            if memchr(self._head_buf + span.value_at, b'\t', span.value_len) != NULL:
+                return True
+    return False
+
+
 cdef long _parse_digits(const char* s, Py_ssize_t n) noexcept:
     """A decimal number of 1 to 9 digits, or -1."""
     cdef long v = 0
@@ -356,6 +376,9 @@ cdef class ResponseParser:
             self._raise_error(HPE_USER, p, n, pos)
         if self._llhttp.status_code == 101 or self._llhttp.upgrade:
             self._error_reason = "protocol upgrade (101 Switching Protocols) is not supported"
+            self._raise_error(HPE_USER, p, n, pos)
+        if _tab_in_token_list(self):
+            self._error_reason = "tab in a Transfer-Encoding or Connection value, which llhttp misreads"
             self._raise_error(HPE_USER, p, n, pos)
         self._parse_keep_alive()
         status = self._llhttp.status_code
