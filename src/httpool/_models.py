@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import datetime
 import json as jsonlib
@@ -50,6 +51,15 @@ class Timeout:
         return dataclasses.replace(default, total=float(value))
 
 
+def _text(value: Any, what: str) -> str:
+    """A header name or value as str; bytes are taken as Latin-1 octets."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("latin-1")
+    raise TypeError(f"header {what} must be str or bytes, not {type(value).__name__}: {value!r}")
+
+
 HeaderSource = Union["Headers", Mapping[str, str], list, tuple, None]
 
 
@@ -67,10 +77,9 @@ class Headers(Mapping):
             self._items: Optional[list] = []
         elif isinstance(headers, Headers):
             self._items = list(headers.multi_items())
-        elif isinstance(headers, Mapping):
-            self._items = [(str(k), str(v)) for k, v in headers.items()]
         else:
-            self._items = [(str(k), str(v)) for k, v in headers]
+            pairs = headers.items() if isinstance(headers, Mapping) else headers
+            self._items = [(_text(k, "name"), _text(v, "value")) for k, v in pairs]
 
     @classmethod
     def _from_raw(cls, raw: list) -> Headers:
@@ -135,14 +144,15 @@ class Response:
     garbage collection), after the pool drains the rest of the body."""
 
     __slots__ = ("status_code", "reason", "http_version", "url", "method", "elapsed",
-                 "index", "_headers", "_content", "_conn", "_pool", "_deadline", "_started")
+                 "index", "_headers", "_content", "_conn", "_pool", "_deadline", "_read_timeout",
+                 "_started", "_streamed")
 
     def __init__(self, pool: Any, conn: Any, method: str, url: str, deadline: float,
-                 started: float) -> None:
+                 read_timeout: float, started: float) -> None:
         parser = conn.parser
         self.status_code: int = parser.status_code
         self.reason: str = parser.reason.decode("latin-1")
-        self.http_version: str = parser.http_version
+        self.http_version: str = "HTTP/" + parser.http_version
         self.url = url
         self.method = method
         self.elapsed: Optional[datetime.timedelta] = None
@@ -152,7 +162,9 @@ class Response:
         self._conn = conn
         self._pool = pool
         self._deadline = deadline
+        self._read_timeout = read_timeout
         self._started = started
+        self._streamed = False
 
     @property
     def headers(self) -> Headers:
@@ -163,6 +175,8 @@ class Response:
     def read(self) -> bytes:
         """Read the whole body (once) and return it."""
         if self._content is None:
+            if self._streamed:
+                raise RuntimeError(f"the body of {self!r} was already consumed by iter_bytes()")
             if self._conn is None:
                 raise RuntimeError(f"the body of {self!r} was released before it was read")
             self._content = self._pool._read_body(self)
@@ -174,12 +188,15 @@ class Response:
 
     @property
     def encoding(self) -> str:
-        """The charset of Content-Type, else utf-8."""
+        """The charset of Content-Type when Python knows it, else utf-8."""
         content_type = self.headers.get("content-type", "")
         for param in content_type.split(";")[1:]:
             key, _, value = param.strip().partition("=")
             if key.lower() == "charset" and value:
-                return value.strip('"')
+                try:
+                    return codecs.lookup(value.strip('"')).name
+                except LookupError:
+                    break
         return "utf-8"
 
     @property
@@ -199,6 +216,7 @@ class Response:
             return
         if self._conn is None:
             raise RuntimeError(f"the body of {self!r} was released before it was read")
+        self._streamed = True
         while self._conn is not None:
             chunk = self._pool._read_some(self, chunk_size)
             if chunk:

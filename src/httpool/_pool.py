@@ -16,7 +16,6 @@ httpool._idle (PoolCore); this module strings them together. The rules it adds:
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json as jsonlib
 import logging
@@ -80,6 +79,10 @@ class _Target:
     def __init__(self, url: str) -> None:
         if not isinstance(url, str):
             raise TypeError(f"url must be a str, not {type(url).__name__}")
+        # urlsplit silently drops CR, LF and TAB: refuse them (and all other
+        # controls and spaces, which must be percent-encoded) instead.
+        if any(ch <= " " or ch == "\x7f" for ch in url):
+            raise ValueError(f"URL {url!r} contains a space or control character")
         parts = urllib.parse.urlsplit(url)
         if parts.scheme != "http":
             if parts.scheme == "https":
@@ -89,11 +92,17 @@ class _Target:
         if not host:
             raise ValueError(f"no host in {url!r}")
         try:
-            port = parts.port or 80
+            port = parts.port
         except ValueError:
             raise ValueError(f"invalid port in {url!r}") from None
+        if port is None:
+            port = 80
+        elif port == 0:
+            raise ValueError(f"port 0 in {url!r}: there is nothing to connect to")
         if parts.username or parts.password:
             raise ValueError(f"credentials in the URL are not supported: {url!r}")
+        if not host.isascii():
+            host = host.encode("idna").decode("ascii")
         self.host = host
         self.port = port
         self.key = ("http", host, port)
@@ -101,6 +110,33 @@ class _Target:
         self.host_header = bracketed if port == 80 else f"{bracketed}:{port}"
         self.origin = f"http://{bracketed}:{port}"
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+class _Stream:
+    """The context manager of Pool.stream(). Not a generator: one dropped
+    without its `with` block ending must not drain from a finalizer; its
+    response is then released by Response.__del__, which does not block."""
+
+    __slots__ = ("_pool", "_args", "_response")
+
+    def __init__(self, pool: Pool, args: tuple) -> None:
+        self._pool = pool
+        self._args = args
+        self._response: Optional[Response] = None
+
+    def __enter__(self) -> Response:
+        self._response = self._pool._send(*self._args)
+        return self._response
+
+    def __exit__(self, *exc_info: Any) -> None:
+        response, self._response = self._response, None
+        if response is not None:
+            response.close()
+
+
+def _asks_close(headers: list) -> bool:
+    """Whether the request says `Connection: close` (RFC 9112 section 9.6)."""
+    return any(n.lower() == "connection" and "close" in v.lower() for n, v in headers)
 
 
 def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -157,6 +193,7 @@ class Pool:
         if overridden & _FRAMING or "host" in overridden:
             raise ValueError("default headers may not set Host, Content-Length or Transfer-Encoding")
         self._headers = [(n, v) for n, v in default if n.lower() not in overridden] + extra
+        self._default_close = _asks_close(self._headers)
         # The default header lines as bytes, checked once for CR, LF and NUL by
         # build_request_head: its head minus the request line and final CRLF.
         self._fixed_tail = build_request_head("GET", "/", b"", self._headers).split(b"\r\n", 1)[1][:-2]
@@ -178,17 +215,13 @@ class Pool:
                 response.close()
         return response
 
-    @contextlib.contextmanager
     def stream(self, method: str, url: str, *, headers: Any = None, body: Any = None,
                params: Any = None, json: Any = None,
-               timeout: Union[Timeout, float, None] = None) -> Iterator[Response]:
-        """Send a request; the body is read by the caller (iter_bytes, read).
-        Leaving the block releases the response, draining what is left."""
-        response = self._send(method, url, headers, body, params, json, timeout)
-        try:
-            yield response
-        finally:
-            response.close()
+               timeout: Union[Timeout, float, None] = None) -> _Stream:
+        """Send a request when the `with` block is entered; the body is read by
+        the caller (iter_bytes, read). Leaving the block releases the response,
+        draining what is left."""
+        return _Stream(self, (method, url, headers, body, params, json, timeout))
 
     def get(self, url: str, **kwargs: Any) -> Response:
         return self.request("GET", url, **kwargs)
@@ -242,17 +275,19 @@ class Pool:
     # ---------------------------------------------------------- request
 
     def _target(self, url: str, params: Any) -> tuple:
+        """The parsed URL, the request target, and the URL with params."""
         target = self._targets.get(url)
         if target is None:
             target = _Target(url)
             if len(self._targets) >= _URL_CACHE_SIZE:
                 self._targets.clear()
             self._targets[url] = target
-        path = target.path
-        if params:
-            query = urllib.parse.urlencode(params, doseq=True)
-            path = f"{path}{'&' if '?' in path else '?'}{query}"
-        return target, path
+        if not params:
+            return target, target.path, url
+        query = urllib.parse.urlencode(params, doseq=True)
+        base, hash_, fragment = url.partition("#")
+        url = f"{base}{'&' if '?' in base else '?'}{query}{hash_}{fragment}"
+        return target, f"{target.path}{'&' if '?' in target.path else '?'}{query}", url
 
     def _head(self, method: str, target: _Target, path: str, headers: Any,
               framing: list) -> tuple:
@@ -260,9 +295,9 @@ class Pool:
         if headers is None:
             fixed = self._fixed.get(target.host_header)
             if fixed is None:
-                fixed = b"Host: " + target.host_header.encode("idna") + b"\r\n" + self._fixed_tail
+                fixed = b"Host: " + target.host_header.encode() + b"\r\n" + self._fixed_tail
                 self._fixed[target.host_header] = fixed
-            return build_request_head(method, path, fixed, framing), False
+            return build_request_head(method, path, fixed, framing), self._default_close
         extra = Headers(headers).multi_items()
         names = {name.lower() for name, _ in extra}
         if names & _FRAMING:
@@ -270,8 +305,7 @@ class Pool:
         merged = [("Host", target.host_header)] if "host" not in names else []
         merged += [(n, v) for n, v in self._headers if n.lower() not in names]
         merged += extra
-        client_close = any(n.lower() == "connection" and "close" in v.lower() for n, v in extra)
-        return build_request_head(method, path, b"", merged + framing), client_close
+        return build_request_head(method, path, b"", merged + framing), _asks_close(merged)
 
     def _send(self, method: str, url: str, headers: Any, body: Any, params: Any, json: Any,
               timeout: Any) -> Response:
@@ -281,7 +315,7 @@ class Pool:
         if not isinstance(method, str):
             raise TypeError(f"method must be a str, not {type(method).__name__}")
         method = method.upper()
-        target, path = self._target(url, params)
+        target, path, url = self._target(url, params)
         t = Timeout.coerce(timeout, self._timeout)
         started = time.monotonic()
         deadline = started + t.total if t.total is not None else _NO_DEADLINE
@@ -300,7 +334,10 @@ class Pool:
             body = body.encode()
             framing = [("Content-Length", str(len(body)))]
         elif isinstance(body, (bytes, bytearray, memoryview)):
-            framing = [("Content-Length", str(memoryview(body).nbytes))]
+            view = memoryview(body)
+            if not view.c_contiguous:
+                raise ValueError("a memoryview body must be C-contiguous")
+            framing = [("Content-Length", str(view.nbytes))]
         elif isinstance(body, Iterable):
             chunks, body = body, None
             framing = [("Transfer-Encoding", "chunked")]
@@ -344,7 +381,7 @@ class Pool:
                 raise
             break
         core.count(conn, _REQUESTS)
-        return Response(self, conn, method, url, deadline, started)
+        return Response(self, conn, method, url, deadline, read_timeout, started)
 
     @staticmethod
     def _send_chunks(conn: Connection, chunks: Iterable, deadline: float, write_timeout: float) -> None:
@@ -367,6 +404,8 @@ class Pool:
         grant = core.checkout(slots, now)
         if grant is None:
             grant = self._wait_for_slot(slots, now, deadline, t)
+        if core.debug:
+            self._flush_log()  # stale and closed connections first, then what replaces them
         if grant is True:
             try:
                 conn = Connection.open(target.key, target.origin, target.host, target.port,
@@ -386,7 +425,6 @@ class Pool:
                 logger.debug("%s: opened connection fd=%d", target.origin, conn.fileno)
             return conn
         if core.debug:
-            self._flush_log()
             logger.debug("%s: reusing connection fd=%d", target.origin, grant.fileno)
         return grant
 
@@ -446,7 +484,7 @@ class Pool:
     def _read_body(self, response: Response) -> bytes:
         conn = response._conn
         try:
-            body = conn.read_body(response._deadline, self._read_timeout())
+            body = conn.read_body(response._deadline, response._read_timeout)
         except BaseException as exc:
             self._fail(response, exc)
             raise
@@ -456,7 +494,7 @@ class Pool:
     def _read_some(self, response: Response, max_bytes: int) -> bytes:
         conn = response._conn
         try:
-            chunk = conn.read_some(max_bytes, response._deadline, self._read_timeout())
+            chunk = conn.read_some(max_bytes, response._deadline, response._read_timeout)
         except BaseException as exc:
             self._fail(response, exc)
             raise
@@ -464,17 +502,13 @@ class Pool:
             self._finish(response)
         return chunk
 
-    def _read_timeout(self) -> float:
-        return -1.0 if self._timeout.read is None else self._timeout.read
-
     def _release_early(self, response: Response) -> None:
         """Drain what is left of the body, then return the connection."""
         conn = response._conn
         core = self._core
         deadline = response._deadline
-        read = self._timeout.read
-        if read is not None:
-            drain_limit = time.monotonic() + read
+        if response._read_timeout >= 0:
+            drain_limit = time.monotonic() + response._read_timeout
             deadline = drain_limit if deadline < 0 else min(deadline, drain_limit)
         drained = conn.drain(self._max_drain, deadline)
         if drained > 0 and conn.reusable():
