@@ -367,7 +367,7 @@ cdef class Connection:
         # The answer cannot be there yet: wait before the first recv.
         if not self._request_cut:
             self._wait(EPOLLIN, deadline, read_timeout, PHASE_READ)
-        while not self.parser._headers_done:
+        while not self.parser.headers_complete:
             if self._receive(deadline, read_timeout) == 0:
                 self._eof()
 
@@ -378,7 +378,7 @@ cdef class Connection:
         cdef ssize_t n
         cdef int err
         cdef char* dest
-        while not parser._message_done:
+        while not parser.message_complete:
             if parser._content_length < 0:
                 if self._receive(deadline, read_timeout) == 0:
                     self._eof()
@@ -404,7 +404,7 @@ cdef class Connection:
     cpdef bytes read_some(self, Py_ssize_t max_bytes, double deadline, double read_timeout):
         """Up to max_bytes of body, waiting for at least one; b"" at the end."""
         cdef ResponseParser parser = self.parser
-        while parser._body_len == 0 and not parser._message_done:
+        while parser._body_len == 0 and not parser.message_complete:
             if self._receive(deadline, read_timeout) == 0:
                 self._eof()
         if parser._body_len == 0:
@@ -418,7 +418,7 @@ cdef class Connection:
         cdef ResponseParser parser = self.parser
         cdef Py_ssize_t dropped = parser._body_len
         cdef Py_ssize_t start = parser._body_seen
-        if self.state != CONN_ACTIVE or not parser._headers_done:
+        if self.state != CONN_ACTIVE or not parser.headers_complete:
             return -1
         parser._discard_body = True
         parser._body_len = 0
@@ -426,7 +426,7 @@ cdef class Connection:
             self.close(CLOSE_DRAIN_LIMIT)
             return -1
         try:
-            while not parser._message_done:
+            while not parser.message_complete:
                 if parser._body_seen - start > limit:
                     self.close(CLOSE_DRAIN_LIMIT)
                     return -1
@@ -440,7 +440,7 @@ cdef class Connection:
 
     cpdef bint reusable(self):
         """The reuse rule (see the module docstring)."""
-        return (self.state == CONN_ACTIVE and self.parser._message_done and self.parser._keep_alive
+        return (self.state == CONN_ACTIVE and self.parser.message_complete and self.parser._keep_alive
                 and not self._request_cut and not self._client_close and not self._stray_bytes
                 and self.parser._ka_max != 0)
 

@@ -12,6 +12,11 @@ cdef struct HeaderSpan:
     uint32_t value_len
 
 
+cdef enum:
+    # Header lines whose tuples are kept for reuse by the next response.
+    LINE_CACHE_SIZE = 32
+
+
 # What stopped the last llhttp_execute() call besides running out of bytes.
 cdef enum ParseEvent:
     EVENT_NONE = 0
@@ -63,8 +68,9 @@ cdef class ResponseParser:
 
         # Outcome.
         ParseEvent _event
-        bint _headers_done
-        bint _message_done
+        readonly int status_code      # of the final response, 0 until its head is parsed
+        readonly bint headers_complete
+        readonly bint message_complete
         bint _keep_alive
         double _ka_timeout            # Keep-Alive: timeout=N, -1 when absent
         long _ka_max                  # Keep-Alive: max=M, -1 when absent
@@ -75,8 +81,11 @@ cdef class ResponseParser:
         bytes _tail
 
         object _headers_cache
+        PyObject* _line_cache[LINE_CACHE_SIZE]   # owned (name, value) tuples, or NULL
         object _callback_error        # a Python exception caught in a callback
         Py_ssize_t _fed               # bytes consumed by earlier feeds, for error offsets
+
+    cdef int _feed_buffer(self, const char* data, Py_ssize_t n) except -1
 
     # Begin a new response on the same connection.
     cpdef start(self, bint head=*, bint discard_body=*)
@@ -101,6 +110,9 @@ cdef class ResponseParser:
     cdef int _headers_complete(self, const char* p, Py_ssize_t n, const char* pos) except -1
     cdef int _skip_interim(self, const char* p, Py_ssize_t n, const char* pos) except -1
     cdef list _header_list(self, Py_ssize_t first, Py_ssize_t stop)
-    cdef int _reserve_body(self, Py_ssize_t extra) except -1
-    cdef int _parse_keep_alive(self) except -1
+    cdef object _header_pair(self, Py_ssize_t line, const char* name, Py_ssize_t name_len,
+                             const char* value, Py_ssize_t value_len)
+    cdef int _reserve_body(self, Py_ssize_t extra, bint exact=*) except -1
+    cdef bint _scan_headers(self) noexcept
+    cdef void _parse_keep_alive(self, const char* value, Py_ssize_t length) noexcept
     cdef int _raise_error(self, int err, const char* data, Py_ssize_t n, const char* pos) except -1

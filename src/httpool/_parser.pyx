@@ -31,12 +31,16 @@ The callbacks are plain C: they touch no Python object except through
 ``llhttp_execute`` returns, so no exception crosses llhttp's frames.
 """
 
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.bytes cimport (
+    PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE,
+)
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_DECREF, Py_XDECREF
 from libc.stdlib cimport malloc, realloc, free
-from libc.string cimport memchr, memcpy, memmove
+from libc.string cimport memchr, memcmp, memcpy, memmove
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.tuple cimport PyTuple_GET_ITEM
 
 from httpool._llhttp cimport *
 from httpool._exceptions import RemoteProtocolError
@@ -167,7 +171,7 @@ cdef int cb_on_message_complete(llhttp_t* p) noexcept:
     cdef ResponseParser self = _owner(p)
     # Asked before llhttp's after_message_complete clears the flags.
     self._keep_alive = llhttp_should_keep_alive(p)
-    self._message_done = True
+    self.message_complete = True
     self._event = EVENT_MESSAGE
     return HPE_PAUSED
 
@@ -200,24 +204,51 @@ cdef bint _equals_lower(const char* s, Py_ssize_t n, const char* lowered) noexce
     return lowered[n] == 0
 
 
-cdef bint _tab_in_token_list(ResponseParser self) noexcept:
-    """Whether a Transfer-Encoding, Connection or Proxy-Connection value holds an
-    HTAB. llhttp (9.3.0) takes only SP as whitespace around the tokens of these
-    fields: it reads "chunked<HTAB>" as another coding, so the body would run to
-    the close, and "close<HTAB>" as another option, so the connection would be
-    kept. Such a response is refused rather than misread."""
+# Header names most responses carry, spelled as servers send them: handed out
+# as shared bytes objects instead of a new one per response. Sorted by length;
+# the names of length n start at index _NAMES_BY_LENGTH[n].
+cdef tuple _COMMON_NAMES = tuple(sorted({
+    spelling
+    for name in (
+        b"Date", b"Server", b"Content-Type", b"Content-Length", b"Connection", b"Keep-Alive",
+        b"Transfer-Encoding", b"Cache-Control", b"Last-Modified", b"ETag", b"Accept-Ranges",
+        b"Vary", b"Expires", b"Location", b"Set-Cookie", b"Content-Encoding", b"Age", b"Via",
+        b"Pragma", b"Content-Range", b"Content-Language", b"Content-Disposition", b"Link",
+        b"Strict-Transport-Security", b"X-Content-Type-Options", b"X-Frame-Options",
+        b"Access-Control-Allow-Origin", b"Alt-Svc", b"Retry-After", b"X-Request-Id",
+    )
+    for spelling in (name, name.lower())
+}, key=len))
+
+cdef enum:
+    MAX_COMMON_NAME = 32
+
+cdef Py_ssize_t _NAMES_BY_LENGTH[MAX_COMMON_NAME + 2]
+
+
+def _index_common_names():
+    cdef Py_ssize_t length, i = 0
+    for length in range(MAX_COMMON_NAME + 2):
+        while i < len(_COMMON_NAMES) and len(_COMMON_NAMES[i]) < length:
+            i += 1
+        _NAMES_BY_LENGTH[length] = i
+
+
+_index_common_names()
+
+
+cdef inline bint _bytes_equal(bytes obj, const char* s, Py_ssize_t n) noexcept:
+    return PyBytes_GET_SIZE(obj) == n and memcmp(PyBytes_AS_STRING(obj), s, n) == 0
+
+
+cdef object _name_bytes(const char* s, Py_ssize_t n):
+    """s[:n] as bytes: a shared object when it is a common header name."""
     cdef Py_ssize_t i
-    cdef HeaderSpan* span
-    cdef const char* name
-    for i in range(self._nheaders):
-        span = &self._spans[i]
-        name = self._head_buf + span.name_at
-        if (_equals_lower(name, span.name_len, b"transfer-encoding")
-                or _equals_lower(name, span.name_len, b"connection")
-                or _equals_lower(name, span.name_len, b"proxy-connection")):
-            if memchr(self._head_buf + span.value_at, b'\t', span.value_len) != NULL:
-                return True
-    return False
+    if n <= MAX_COMMON_NAME:
+        for i in range(_NAMES_BY_LENGTH[n], _NAMES_BY_LENGTH[n + 1]):
+            if memcmp(PyBytes_AS_STRING(<bytes>_COMMON_NAMES[i]), s, n) == 0:
+                return _COMMON_NAMES[i]
+    return PyBytes_FromStringAndSize(s, n)
 
 
 cdef long _parse_digits(const char* s, Py_ssize_t n) noexcept:
@@ -264,6 +295,9 @@ cdef class ResponseParser:
         self.start()
 
     def __dealloc__(self):
+        cdef int i
+        for i in range(LINE_CACHE_SIZE):
+            Py_XDECREF(self._line_cache[i])
         free(self._head_buf)
         free(self._spans)
         Py_XDECREF(self._body)
@@ -279,7 +313,7 @@ cdef class ResponseParser:
         self._body_len = 0
         self._body_seen = 0
         self._event = EVENT_NONE
-        self._message_done = False
+        self.message_complete = False
         self._keep_alive = False
         self._error_reason = NULL
         self._callback_error = None
@@ -294,7 +328,8 @@ cdef class ResponseParser:
         self._nheaders = 0
         self._last_span = SPAN_NONE
         self._head_raw = 0
-        self._headers_done = False
+        self.headers_complete = False
+        self.status_code = 0
         self._ka_timeout = -1.0
         self._ka_max = -1
         self._content_length = -1
@@ -304,19 +339,25 @@ cdef class ResponseParser:
         """Parse bytes, bytearray or memoryview. Bytes after the end of the
         message are not parsed: they are kept in `tail`."""
         cdef Py_buffer view
-        cdef Py_ssize_t used
+        if PyBytes_CheckExact(data):
+            # bytes are immutable and `data` is held for this call: no export needed.
+            self._feed_buffer(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+            return
         PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
         try:
             # view.buf stays valid until PyBuffer_Release below.
-            used = self.feed_ptr(<const char*>view.buf, view.len)
-            if used < view.len:
-                self._tail = PyBytes_FromStringAndSize(<const char*>view.buf + used,
-                                                       view.len - used)
-            elif self._message_done:
-                # An empty feed after the end: its tail is empty, not an earlier one.
-                self._tail = b""
+            self._feed_buffer(<const char*>view.buf, view.len)
         finally:
             PyBuffer_Release(&view)
+
+    cdef int _feed_buffer(self, const char* data, Py_ssize_t n) except -1:
+        cdef Py_ssize_t used = self.feed_ptr(data, n)
+        if used < n:
+            self._tail = PyBytes_FromStringAndSize(data + used, n - used)
+        elif self.message_complete:
+            # An empty feed after the end: its tail is empty, not an earlier one.
+            self._tail = b""
+        return 0
 
     def feed_eof(self):
         """The peer closed the connection. Completes a body delimited by the
@@ -335,13 +376,13 @@ cdef class ResponseParser:
             # httpool refused this response, which may leave llhttp in no error
             # state: the refusal stands until start().
             self._raise_error(HPE_USER, p, n, p)
-        if self._message_done:
+        if self.message_complete:
             return 0
         while True:
             self._event = EVENT_NONE
             err = llhttp_execute(&self._llhttp, cur, end - cur)
             if err == HPE_OK:
-                if not self._headers_done:
+                if not self.headers_complete:
                     self._head_raw += end - cur
                     if self._head_raw > self.max_header_bytes:
                         self._error_reason = "response head larger than the limit"
@@ -367,7 +408,8 @@ cdef class ResponseParser:
     cdef int _headers_complete(self, const char* p, Py_ssize_t n, const char* pos) except -1:
         cdef unsigned long long length
         cdef int status
-        self._headers_done = True
+        self.headers_complete = True
+        self.status_code = self._llhttp.status_code
         self._nheaders = self._nspans
         # `headers` read while the head was incomplete cached fewer lines.
         self._headers_cache = None
@@ -377,10 +419,9 @@ cdef class ResponseParser:
         if self._llhttp.status_code == 101 or self._llhttp.upgrade:
             self._error_reason = "protocol upgrade (101 Switching Protocols) is not supported"
             self._raise_error(HPE_USER, p, n, pos)
-        if _tab_in_token_list(self):
+        if self._scan_headers():
             self._error_reason = "tab in a Transfer-Encoding or Connection value, which llhttp misreads"
             self._raise_error(HPE_USER, p, n, pos)
-        self._parse_keep_alive()
         status = self._llhttp.status_code
         if (self._llhttp.flags & F_CONTENT_LENGTH and not self._llhttp.flags & F_CHUNKED
                 and not self._head and status >= 200 and status != 204 and status != 304):
@@ -390,12 +431,12 @@ cdef class ResponseParser:
                 self._error_reason = "Content-Length larger than the body limit"
                 self._raise_error(HPE_USER, p, n, pos)
             if not self._discard_body and length > 0:
-                self._reserve_body(<Py_ssize_t>min(length, <unsigned long long>MAX_BODY_PREALLOC))
+                self._reserve_body(<Py_ssize_t>min(length, <unsigned long long>MAX_BODY_PREALLOC), True)
         return 0
 
     cdef int _skip_interim(self, const char* p, Py_ssize_t n, const char* pos) except -1:
         # Not the response the caller waits for, even when it is one too many.
-        self._message_done = False
+        self.message_complete = False
         self._interim_seen += 1
         if self._interim_seen > self.max_interim:
             self._error_reason = "more interim (1xx) responses than the limit"
@@ -407,7 +448,7 @@ cdef class ResponseParser:
 
     cdef int finish(self) except -1:
         cdef llhttp_errno_t err
-        if self._message_done:
+        if self.message_complete:
             return 1
         if (self._callback_error is not None or self._error_reason != NULL
                 or llhttp_get_errno(&self._llhttp) not in (HPE_OK, HPE_PAUSED)):
@@ -416,20 +457,22 @@ cdef class ResponseParser:
         err = llhttp_finish(&self._llhttp)
         if err == HPE_PAUSED:
             llhttp_resume(&self._llhttp)
-        return 1 if self._message_done else 0
+        return 1 if self.message_complete else 0
 
     cdef char* body_space(self, Py_ssize_t want) except NULL:
         self._reserve_body(want)
         return PyBytes_AS_STRING(<object>self._body) + self._body_len
 
-    cdef int _reserve_body(self, Py_ssize_t extra) except -1:
+    cdef int _reserve_body(self, Py_ssize_t extra, bint exact=False) except -1:
+        """Room for `extra` more body bytes. exact: the size is known (from
+        Content-Length), so allocate just that; else grow geometrically."""
         cdef Py_ssize_t need = self._body_len + extra
         cdef Py_ssize_t cap
         if self._body != NULL and need <= self._body_cap:
             return 0
-        cap = max(self._body_cap * 2, FIRST_BODY_CAP, need)
+        cap = need if exact else max(self._body_cap * 2, FIRST_BODY_CAP, need)
         if self._body == NULL:
-            # Sizes below 2 would give a shared singleton; cap is far above.
+            # Only size 0 gives a shared singleton; cap is at least 1.
             obj = PyBytes_FromStringAndSize(NULL, cap)
             Py_INCREF(obj)   # the parser's own reference, released in take_body()
             self._body = <PyObject*>obj
@@ -466,46 +509,69 @@ cdef class ResponseParser:
         self._body_len -= max_bytes
         return out
 
-    cdef int _parse_keep_alive(self) except -1:
-        """Read `Keep-Alive: timeout=N, max=M` (RFC 2068 section 19.7.1.1)."""
-        cdef Py_ssize_t i, j, end, eq, k_start, k_end, v_start, v_end
+    cdef bint _scan_headers(self) noexcept:
+        """One pass over the header lines: read Keep-Alive, and return whether
+        a Transfer-Encoding, Connection or Proxy-Connection value holds an
+        HTAB. llhttp 9.3.0 takes only SP as whitespace around the tokens of
+        these fields: it reads "chunked<HTAB>" as another coding (the body
+        would run to the close) and "close<HTAB>" as another option (the
+        connection would be kept), so such a response is refused."""
+        cdef Py_ssize_t i
         cdef HeaderSpan* span
-        cdef const char* v
-        cdef long number
+        cdef const char* name
+        cdef bint tab = False
         for i in range(self._nheaders):
             span = &self._spans[i]
-            if not _equals_lower(self._head_buf + span.name_at, span.name_len, b"keep-alive"):
+            name = self._head_buf + span.name_at
+            # Names are compared only when their length matches.
+            if span.name_len == 10:
+                if _equals_lower(name, 10, b"keep-alive"):
+                    self._parse_keep_alive(self._head_buf + span.value_at, span.value_len)
+                    continue
+                if not _equals_lower(name, 10, b"connection"):
+                    continue
+            elif span.name_len == 17:
+                if not _equals_lower(name, 17, b"transfer-encoding"):
+                    continue
+            elif span.name_len == 16:
+                if not _equals_lower(name, 16, b"proxy-connection"):
+                    continue
+            else:
                 continue
-            v = self._head_buf + span.value_at
-            end = span.value_len
-            j = 0
-            while j < end:
-                # One parameter: [spaces] key [spaces] = [spaces] value [spaces] (, or end)
-                while j < end and (_is_space(v[j]) or v[j] == b','):
-                    j += 1
-                k_start = j
-                while j < end and v[j] != b'=' and v[j] != b',' and not _is_space(v[j]):
-                    j += 1
-                k_end = j
-                while j < end and _is_space(v[j]):
-                    j += 1
-                if j >= end or v[j] != b'=':
-                    continue
+            if memchr(self._head_buf + span.value_at, b'\t', span.value_len) != NULL:
+                tab = True
+        return tab
+
+    cdef void _parse_keep_alive(self, const char* v, Py_ssize_t end) noexcept:
+        """Read `Keep-Alive: timeout=N, max=M` (RFC 2068 section 19.7.1.1)."""
+        cdef Py_ssize_t j = 0, k_start, k_end, v_start, v_end
+        cdef long number
+        while j < end:
+            # One parameter: [spaces] key [spaces] = [spaces] value [spaces] (, or end)
+            while j < end and (_is_space(v[j]) or v[j] == b','):
                 j += 1
-                while j < end and _is_space(v[j]):
-                    j += 1
-                v_start = j
-                while j < end and v[j] != b',' and not _is_space(v[j]):
-                    j += 1
-                v_end = j
-                number = _parse_digits(v + v_start, v_end - v_start)
-                if number < 0:
-                    continue
-                if _equals_lower(v + k_start, k_end - k_start, b"timeout") and self._ka_timeout < 0:
-                    self._ka_timeout = <double>number
-                elif _equals_lower(v + k_start, k_end - k_start, b"max") and self._ka_max < 0:
-                    self._ka_max = number
-        return 0
+            k_start = j
+            while j < end and v[j] != b'=' and v[j] != b',' and not _is_space(v[j]):
+                j += 1
+            k_end = j
+            while j < end and _is_space(v[j]):
+                j += 1
+            if j >= end or v[j] != b'=':
+                continue
+            j += 1
+            while j < end and _is_space(v[j]):
+                j += 1
+            v_start = j
+            while j < end and v[j] != b',' and not _is_space(v[j]):
+                j += 1
+            v_end = j
+            number = _parse_digits(v + v_start, v_end - v_start)
+            if number < 0:
+                continue
+            if _equals_lower(v + k_start, k_end - k_start, b"timeout") and self._ka_timeout < 0:
+                self._ka_timeout = <double>number
+            elif _equals_lower(v + k_start, k_end - k_start, b"max") and self._ka_max < 0:
+                self._ka_max = number
 
     cdef int _raise_error(self, int err, const char* data, Py_ssize_t n, const char* pos) except -1:
         cdef Py_ssize_t at = pos - data if data <= pos <= data + n else n
@@ -524,11 +590,6 @@ cdef class ResponseParser:
         cause = self._callback_error
         self._callback_error = None
         raise RemoteProtocolError(message) from cause
-
-    @property
-    def status_code(self):
-        """The status code, or 0 before the status line."""
-        return self._llhttp.status_code
 
     @property
     def reason(self):
@@ -552,41 +613,55 @@ cdef class ResponseParser:
     @property
     def trailers(self):
         """Trailer lines of a chunked body, as (name, value) bytes pairs."""
-        if not self._message_done:
+        if not self.message_complete:
             return []
         return self._header_list(self._nheaders, self._nspans)
 
     cdef list _header_list(self, Py_ssize_t first, Py_ssize_t stop):
-        cdef list result = []
+        cdef list result = PyList_New(stop - first)
         cdef HeaderSpan* span
         cdef Py_ssize_t i, vlen
+        cdef object pair
         for i in range(first, stop):
             span = &self._spans[i]
             vlen = span.value_len
             # Trailing whitespace is not part of the value (RFC 9110 section 5.5).
             while vlen > 0 and _is_space(self._head_buf[span.value_at + vlen - 1]):
                 vlen -= 1
-            result.append((
-                PyBytes_FromStringAndSize(self._head_buf + span.name_at, span.name_len),
-                PyBytes_FromStringAndSize(self._head_buf + span.value_at, vlen),
-            ))
+            pair = self._header_pair(i, self._head_buf + span.name_at, span.name_len,
+                                     self._head_buf + span.value_at, vlen)
+            Py_INCREF(pair)   # PyList_SET_ITEM steals a reference
+            PyList_SET_ITEM(result, i - first, pair)
         return result
 
-    @property
-    def headers_complete(self):
-        """Whether the final response's header block has been parsed."""
-        return self._headers_done
-
-    @property
-    def message_complete(self):
-        """Whether the whole response, body included, has been parsed."""
-        return self._message_done
+    cdef object _header_pair(self, Py_ssize_t line, const char* name, Py_ssize_t name_len,
+                             const char* value, Py_ssize_t value_len):
+        """The (name, value) tuple of header line `line`. A server answers alike
+        on one connection (Server, Content-Type, Connection, Vary...), so the
+        tuple of the same line in the previous response is reused when its
+        bytes are equal: tuples are immutable, and a length check and a memcmp
+        cost far less than three allocations."""
+        cdef PyObject** slot = NULL
+        cdef object pair
+        if line < LINE_CACHE_SIZE:
+            slot = &self._line_cache[line]
+            if slot[0] != NULL:
+                pair = <object>slot[0]
+                if (_bytes_equal(<bytes>PyTuple_GET_ITEM(pair, 1), value, value_len)
+                        and _bytes_equal(<bytes>PyTuple_GET_ITEM(pair, 0), name, name_len)):
+                    return pair
+        pair = (_name_bytes(name, name_len), PyBytes_FromStringAndSize(value, value_len))
+        if slot != NULL:
+            Py_XDECREF(slot[0])
+            Py_INCREF(pair)   # the cache's own reference, released in __dealloc__
+            slot[0] = <PyObject*>pair
+        return pair
 
     @property
     def keep_alive(self):
         """Whether the connection may carry another request after this response
         (HTTP version and Connection header; False until the message is complete)."""
-        return self._message_done and self._keep_alive
+        return self.message_complete and self._keep_alive
 
     @property
     def keep_alive_timeout(self):
@@ -611,7 +686,7 @@ cdef class ResponseParser:
     @property
     def needs_eof(self):
         """Whether the body ends only when the server closes the connection."""
-        return self._headers_done and not self._message_done and llhttp_message_needs_eof(&self._llhttp) == 1
+        return self.headers_complete and not self.message_complete and llhttp_message_needs_eof(&self._llhttp) == 1
 
     @property
     def body_received(self):
