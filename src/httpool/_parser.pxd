@@ -81,6 +81,7 @@ cdef class ResponseParser:
         bytes _tail
 
         object _headers_cache
+        bytes _reason                 # the last reason phrase handed out
         PyObject* _line_cache[LINE_CACHE_SIZE]   # owned (name, value) tuples, or NULL
         object _callback_error        # a Python exception caught in a callback
         Py_ssize_t _fed               # bytes consumed by earlier feeds, for error offsets

@@ -594,7 +594,11 @@ cdef class ResponseParser:
     @property
     def reason(self):
         """The reason phrase, as bytes."""
-        return PyBytes_FromStringAndSize(self._head_buf + self._reason_at, self._reason_len)
+        cdef const char* reason = self._head_buf + self._reason_at
+        # Most responses on a connection share their reason: reuse its bytes.
+        if self._reason is None or not _bytes_equal(self._reason, reason, self._reason_len):
+            self._reason = PyBytes_FromStringAndSize(reason, self._reason_len)
+        return self._reason
 
     @property
     def http_version(self):
