@@ -194,7 +194,7 @@ cdef class Connection:
         cdef double now = hp_now()
         cdef double limit = -1.0
         cdef bint by_total = False
-        cdef int n, err, ms
+        cdef int n, err
         if phase_timeout >= 0:
             limit = now + phase_timeout
         if deadline >= 0 and (limit < 0 or deadline <= limit):
@@ -202,27 +202,21 @@ cdef class Connection:
             by_total = True
         self._watch(events)
         while True:
-            if limit >= 0:
-                now = hp_now()
-                if now >= limit:
-                    break
-                ms = hp_wait_ms(limit - now)
-            else:
-                ms = -1
             with nogil:
-                n = epoll_wait(self.epfd, &ev, 1, ms)
+                n = hp_wait_until(self.epfd, &ev, limit)
                 err = errno
             if n > 0:
                 return ev.events
-            if n < 0:
-                if err != EINTR:
-                    self.close(CLOSE_ERROR)
-                    raise ConnectionClosed(f"{self.origin}: epoll_wait failed: {_os_error(err)}")
-                try:
-                    PyErr_CheckSignals()   # runs Python signal handlers; may raise
-                except BaseException:
-                    self.close(CLOSE_ERROR)
-                    raise
+            if n == 0:
+                break
+            if err != EINTR:
+                self.close(CLOSE_ERROR)
+                raise ConnectionClosed(f"{self.origin}: epoll_wait failed: {_os_error(err)}")
+            try:
+                PyErr_CheckSignals()   # runs Python signal handlers; may raise
+            except BaseException:
+                self.close(CLOSE_ERROR)
+                raise
         self.close(CLOSE_TIMEOUT)
         what = "total deadline" if by_total else f"{_PHASE_NAMES[phase]} timeout"
         raise _PHASE_ERRORS[phase](f"{self.origin}: {_PHASE_NAMES[phase]} timed out ({what} passed); connection closed")

@@ -41,7 +41,7 @@ from httpool._conn cimport (
 )
 from httpool._sys cimport (
     eventfd, EFD_CLOEXEC, EFD_NONBLOCK, epoll_create1, EPOLL_CLOEXEC, epoll_ctl, EPOLL_CTL_ADD,
-    epoll_event, epoll_wait, EPOLLIN, close, write, errno, EINTR, hp_now, hp_wait_ms,
+    epoll_event, EPOLLIN, close, write, errno, EINTR, hp_now, hp_wait_until,
 )
 from cpython.exc cimport PyErr_CheckSignals
 
@@ -94,19 +94,13 @@ cdef class Waiter:
         """Sleep until woken or until `deadline` (monotonic; < 0: none).
         Returns whether it was woken."""
         cdef epoll_event ev
-        cdef int n, err, ms
-        cdef double now
+        cdef int n, err
         while self.grant is None:
-            if deadline >= 0:
-                now = hp_now()
-                if now >= deadline:
-                    return False
-                ms = hp_wait_ms(deadline - now)
-            else:
-                ms = -1
             with nogil:
-                n = epoll_wait(self.epfd, &ev, 1, ms)
+                n = hp_wait_until(self.epfd, &ev, deadline)
                 err = errno
+            if n == 0:
+                return False
             if n < 0 and err == EINTR:
                 PyErr_CheckSignals()
         return True

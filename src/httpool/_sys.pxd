@@ -79,8 +79,9 @@ cdef extern from "<errno.h>" nogil:
 cdef extern from "<string.h>" nogil:
     char* strerror(int errnum)
 
-cdef extern from "hp_time.h" nogil:
+cdef extern from "hp_wait.h" nogil:
     # Monotonic clock, seconds.
     double hp_now()
-    # epoll_wait timeout in ms for `left` seconds (rounded up); -1 when left < 0.
-    int hp_wait_ms(double left)
+    # One epoll_wait until an absolute deadline (< 0: none): 1 ready (ev set),
+    # 0 the deadline passed, -1 with errno (EINTR: call again for the time left).
+    int hp_wait_until(int epfd, epoll_event* ev, double deadline)
