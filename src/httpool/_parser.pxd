@@ -52,6 +52,8 @@ cdef class ResponseParser:
         Py_ssize_t _head_cap
         uint32_t _reason_at
         uint32_t _reason_len
+        const char* _region           # head bytes of the current llhttp_execute()
+        const char* _region_end       #   call, not yet copied (see _head_offset)
         HeaderSpan* _spans
         Py_ssize_t _nspans            # header and trailer lines seen
         Py_ssize_t _nheaders          # lines before the header block ended
@@ -108,6 +110,7 @@ cdef class ResponseParser:
     cpdef bytes read_body(self, Py_ssize_t max_bytes)
 
     cdef void _reset_head(self) noexcept
+    cdef int _flush_head(self) except -1
     cdef int _headers_complete(self, const char* p, Py_ssize_t n, const char* pos) except -1
     cdef int _skip_interim(self, const char* p, Py_ssize_t n, const char* pos) except -1
     cdef list _header_list(self, Py_ssize_t first, Py_ssize_t stop)

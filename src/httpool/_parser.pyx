@@ -73,45 +73,45 @@ cdef inline int _fail(ResponseParser self, const char* reason) noexcept:
     return HPE_USER
 
 
-cdef int _append_head(ResponseParser self, const char* at, size_t n) noexcept:
-    """Copy a span of the head into _head_buf; HPE_USER when over the limit."""
-    cdef Py_ssize_t need = self._head_len + <Py_ssize_t>n
-    cdef Py_ssize_t cap
-    cdef char* grown
-    if need > self.max_header_bytes:
-        return _fail(self, "response head larger than the limit")
-    if need > self._head_cap:
-        cap = self._head_cap * 2
-        while cap < need:
-            cap *= 2
-        grown = <char*>realloc(self._head_buf, cap)
-        if grown == NULL:
-            return _fail(self, "out of memory for the response head")
-        self._head_buf = grown
-        self._head_cap = cap
-    memcpy(self._head_buf + self._head_len, at, n)
-    self._head_len = need
-    return 0
+cdef inline Py_ssize_t _head_offset(ResponseParser self, const char* at, size_t n) noexcept:
+    """Where the span `at` will sit in _head_buf, or -1 past the head limit.
+
+    The spans one llhttp_execute() call reports lie in order in its input, so
+    instead of copying each one, the bytes from the first span to the end of
+    the last are copied once when the call returns (_flush_head), separators
+    included: one memcpy per head instead of two per header line."""
+    if self._region == NULL:
+        self._region = at
+    self._region_end = at + n
+    if self._head_len + (self._region_end - self._region) > self.max_header_bytes:
+        return -1
+    return self._head_len + (at - self._region)
 
 
 cdef int cb_on_status(llhttp_t* p, const char* at, size_t n) noexcept:
     cdef ResponseParser self = _owner(p)
+    cdef Py_ssize_t offset = _head_offset(self, at, n)
+    if offset < 0:
+        return _fail(self, "response head larger than the limit")
     if self._reason_len == 0:
-        self._reason_at = <uint32_t>self._head_len
+        self._reason_at = <uint32_t>offset
     self._reason_len += <uint32_t>n
-    return _append_head(self, at, n)
+    return 0
 
 
 cdef int cb_on_header_field(llhttp_t* p, const char* at, size_t n) noexcept:
     cdef ResponseParser self = _owner(p)
     cdef HeaderSpan* span
+    cdef Py_ssize_t offset = _head_offset(self, at, n)
+    if offset < 0:
+        return _fail(self, "response head larger than the limit")
     if self._last_span != SPAN_NAME:
         # A new header line starts (a name may arrive in several spans).
         if self._nspans >= self.max_headers:
             return _fail(self, "more header fields than the limit")
         span = &self._spans[self._nspans]
         self._nspans += 1
-        span.name_at = <uint32_t>self._head_len
+        span.name_at = <uint32_t>offset
         span.name_len = 0
         span.value_at = 0
         span.value_len = 0
@@ -119,17 +119,20 @@ cdef int cb_on_header_field(llhttp_t* p, const char* at, size_t n) noexcept:
     else:
         span = &self._spans[self._nspans - 1]
     span.name_len += <uint32_t>n
-    return _append_head(self, at, n)
+    return 0
 
 
 cdef int cb_on_header_value(llhttp_t* p, const char* at, size_t n) noexcept:
     cdef ResponseParser self = _owner(p)
     cdef HeaderSpan* span = &self._spans[self._nspans - 1]
+    cdef Py_ssize_t offset = _head_offset(self, at, n)
+    if offset < 0:
+        return _fail(self, "response head larger than the limit")
     if self._last_span != SPAN_VALUE:
-        span.value_at = <uint32_t>self._head_len
+        span.value_at = <uint32_t>offset
         self._last_span = SPAN_VALUE
     span.value_len += <uint32_t>n
-    return _append_head(self, at, n)
+    return 0
 
 
 cdef int cb_on_headers_complete(llhttp_t* p) noexcept:
@@ -321,6 +324,7 @@ cdef class ResponseParser:
         self._fed = 0
 
     cdef void _reset_head(self) noexcept:
+        self._region = NULL
         self._head_len = 0
         self._reason_at = 0
         self._reason_len = 0
@@ -381,6 +385,8 @@ cdef class ResponseParser:
         while True:
             self._event = EVENT_NONE
             err = llhttp_execute(&self._llhttp, cur, end - cur)
+            # The spans point into p[:n], valid until this method returns.
+            self._flush_head()
             if err == HPE_OK:
                 if not self.headers_complete:
                     self._head_raw += end - cur
@@ -404,6 +410,27 @@ cdef class ResponseParser:
                     continue
                 self._fed += cur - p
                 return cur - p
+
+    cdef int _flush_head(self) except -1:
+        """Copy the head bytes the last llhttp_execute() call reported."""
+        cdef Py_ssize_t size, cap
+        cdef char* grown
+        if self._region == NULL:
+            return 0
+        size = self._region_end - self._region
+        if self._head_len + size > self._head_cap:
+            cap = self._head_cap * 2
+            while cap < self._head_len + size:
+                cap *= 2
+            grown = <char*>realloc(self._head_buf, cap)
+            if grown == NULL:
+                raise MemoryError("out of memory for the response head")
+            self._head_buf = grown
+            self._head_cap = cap
+        memcpy(self._head_buf + self._head_len, self._region, size)
+        self._head_len += size
+        self._region = NULL
+        return 0
 
     cdef int _headers_complete(self, const char* p, Py_ssize_t n, const char* pos) except -1:
         cdef unsigned long long length
