@@ -240,8 +240,11 @@ def _index_common_names():
 _index_common_names()
 
 
-cdef inline bint _bytes_equal(bytes obj, const char* s, Py_ssize_t n) noexcept:
-    return PyBytes_GET_SIZE(obj) == n and memcmp(PyBytes_AS_STRING(obj), s, n) == 0
+cdef inline bint _bytes_equal(PyObject* obj, const char* s, Py_ssize_t n) noexcept:
+    """Whether the bytes object `obj` holds s[:n]. A borrowed pointer, so no
+    reference counting or type check is spent on it."""
+    return (PyBytes_GET_SIZE(<object>obj) == n
+            and memcmp(PyBytes_AS_STRING(<object>obj), s, n) == 0)
 
 
 cdef object _name_bytes(const char* s, Py_ssize_t n):
@@ -623,7 +626,7 @@ cdef class ResponseParser:
         """The reason phrase, as bytes."""
         cdef const char* reason = self._head_buf + self._reason_at
         # Most responses on a connection share their reason: reuse its bytes.
-        if self._reason is None or not _bytes_equal(self._reason, reason, self._reason_len):
+        if self._reason is None or not _bytes_equal(<PyObject*>self._reason, reason, self._reason_len):
             self._reason = PyBytes_FromStringAndSize(reason, self._reason_len)
         return self._reason
 
@@ -673,14 +676,14 @@ cdef class ResponseParser:
         bytes are equal: tuples are immutable, and a length check and a memcmp
         cost far less than three allocations."""
         cdef PyObject** slot = NULL
-        cdef object pair
+        cdef PyObject* cached
         if line < LINE_CACHE_SIZE:
             slot = &self._line_cache[line]
-            if slot[0] != NULL:
-                pair = <object>slot[0]
-                if (_bytes_equal(<bytes>PyTuple_GET_ITEM(pair, 1), value, value_len)
-                        and _bytes_equal(<bytes>PyTuple_GET_ITEM(pair, 0), name, name_len)):
-                    return pair
+            cached = slot[0]
+            if (cached != NULL
+                    and _bytes_equal(PyTuple_GET_ITEM(<object>cached, 1), value, value_len)
+                    and _bytes_equal(PyTuple_GET_ITEM(<object>cached, 0), name, name_len)):
+                return <object>cached
         pair = (_name_bytes(name, name_len), PyBytes_FromStringAndSize(value, value_len))
         if slot != NULL:
             Py_XDECREF(slot[0])
