@@ -36,11 +36,11 @@ from cpython.bytes cimport (
 )
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from cpython.object cimport PyObject
-from cpython.ref cimport Py_INCREF, Py_DECREF, Py_XDECREF
+from cpython.ref cimport Py_DECREF, Py_INCREF, Py_REFCNT, Py_XDECREF
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memchr, memcmp, memcpy, memmove
 from cpython.list cimport PyList_New, PyList_SET_ITEM
-from cpython.tuple cimport PyTuple_GET_ITEM
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_SET_ITEM
 
 from httpool._llhttp cimport *
 from httpool._exceptions import RemoteProtocolError
@@ -676,13 +676,23 @@ cdef class ResponseParser:
         bytes are equal: tuples are immutable, and a length check and a memcmp
         cost far less than three allocations."""
         cdef PyObject** slot = NULL
-        cdef PyObject* cached
+        cdef PyObject* cached = NULL
+        cdef PyObject* old_value
         if line < LINE_CACHE_SIZE:
             slot = &self._line_cache[line]
             cached = slot[0]
-            if (cached != NULL
-                    and _bytes_equal(PyTuple_GET_ITEM(<object>cached, 1), value, value_len)
-                    and _bytes_equal(PyTuple_GET_ITEM(<object>cached, 0), name, name_len)):
+        if cached != NULL and _bytes_equal(PyTuple_GET_ITEM(<object>cached, 0), name, name_len):
+            old_value = PyTuple_GET_ITEM(<object>cached, 1)
+            if _bytes_equal(old_value, value, value_len):
+                return <object>cached
+            if Py_REFCNT(<object>cached) == 1:
+                # Only the cache holds the tuple (the last header list is gone):
+                # nobody can see it change, so the new value goes in its place,
+                # as CPython's own iterators reuse their result tuples.
+                new_value = PyBytes_FromStringAndSize(value, value_len)
+                Py_INCREF(new_value)   # PyTuple_SET_ITEM steals a reference
+                PyTuple_SET_ITEM(<object>cached, 1, new_value)
+                Py_DECREF(<object>old_value)
                 return <object>cached
         pair = (_name_bytes(name, name_len), PyBytes_FromStringAndSize(value, value_len))
         if slot != NULL:
