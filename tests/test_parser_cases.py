@@ -817,3 +817,19 @@ def test_max_body_size_zero_allows_empty_bodies_only():
     parser.start()
     with pytest.raises(RemoteProtocolError, match="Content-Length larger than the body limit"):
         parser.feed(OK + b"Content-Length: 1\r\n\r\nx")
+
+
+def test_reused_header_tuples_never_change_under_a_holder():
+    """Header-line tuples are shared between responses and refilled in place
+    only when nothing else holds them: a list the caller kept never changes."""
+    parser = ResponseParser()
+    kept = []
+    for second in range(6):
+        parser.start()
+        parser.feed(b"HTTP/1.1 200 OK\r\nServer: s\r\nDate: %02d\r\nContent-Length: 0\r\n\r\n" % second)
+        headers = parser.headers
+        assert headers == [(b"Server", b"s"), (b"Date", b"%02d" % second), (b"Content-Length", b"0")]
+        if second % 2 == 0:
+            kept.append((headers, list(headers)))
+    for headers, snapshot in kept:
+        assert headers == snapshot

@@ -84,7 +84,9 @@ cdef class ResponseParser:
 
         object _headers_cache
         bytes _reason                 # the last reason phrase handed out
-        PyObject* _line_cache[LINE_CACHE_SIZE]   # owned (name, value) tuples, or NULL
+        # Owned (name, value) tuples of the previous responses, two per line
+        # (see _header_pair), or NULL.
+        PyObject* _line_cache[2 * LINE_CACHE_SIZE]
         object _callback_error        # a Python exception caught in a callback
         Py_ssize_t _fed               # bytes consumed by earlier feeds, for error offsets
 

@@ -302,7 +302,7 @@ cdef class ResponseParser:
 
     def __dealloc__(self):
         cdef int i
-        for i in range(LINE_CACHE_SIZE):
+        for i in range(2 * LINE_CACHE_SIZE):
             Py_XDECREF(self._line_cache[i])
         free(self._head_buf)
         free(self._spans)
@@ -670,35 +670,45 @@ cdef class ResponseParser:
 
     cdef object _header_pair(self, Py_ssize_t line, const char* name, Py_ssize_t name_len,
                              const char* value, Py_ssize_t value_len):
-        """The (name, value) tuple of header line `line`. A server answers alike
-        on one connection (Server, Content-Type, Connection, Vary...), so the
-        tuple of the same line in the previous response is reused when its
-        bytes are equal: tuples are immutable, and a length check and a memcmp
-        cost far less than three allocations."""
-        cdef PyObject** slot = NULL
-        cdef PyObject* cached = NULL
+        """The (name, value) tuple of header line `line`.
+
+        A server answers alike on one connection (Server, Content-Type,
+        Connection, Vary...), so the tuples of line `line` in the two previous
+        responses are kept: one with equal bytes is reused (tuples are
+        immutable). When only the value changed (Date, ETag), a kept tuple
+        that nothing else references any more gets the new value in place, as
+        CPython's own iterators reuse their result tuples: nobody can see it
+        change. Two generations, because a caller typically still holds the
+        previous response while the next one is parsed."""
+        cdef PyObject** kept
+        cdef PyObject* cached
         cdef PyObject* old_value
-        if line < LINE_CACHE_SIZE:
-            slot = &self._line_cache[line]
-            cached = slot[0]
-        if cached != NULL and _bytes_equal(PyTuple_GET_ITEM(<object>cached, 0), name, name_len):
-            old_value = PyTuple_GET_ITEM(<object>cached, 1)
-            if _bytes_equal(old_value, value, value_len):
+        cdef int k, free_slot = 1
+        if line >= LINE_CACHE_SIZE:
+            return (_name_bytes(name, name_len), PyBytes_FromStringAndSize(value, value_len))
+        kept = &self._line_cache[2 * line]
+        for k in range(2):
+            cached = kept[k]
+            if (cached != NULL and _bytes_equal(PyTuple_GET_ITEM(<object>cached, 1), value, value_len)
+                    and _bytes_equal(PyTuple_GET_ITEM(<object>cached, 0), name, name_len)):
                 return <object>cached
-            if Py_REFCNT(<object>cached) == 1:
-                # Only the cache holds the tuple (the last header list is gone):
-                # nobody can see it change, so the new value goes in its place,
-                # as CPython's own iterators reuse their result tuples.
-                new_value = PyBytes_FromStringAndSize(value, value_len)
-                Py_INCREF(new_value)   # PyTuple_SET_ITEM steals a reference
-                PyTuple_SET_ITEM(<object>cached, 1, new_value)
-                Py_DECREF(<object>old_value)
-                return <object>cached
+        for k in range(2):
+            cached = kept[k]
+            if cached == NULL:
+                free_slot = k
+            elif Py_REFCNT(<object>cached) == 1:
+                free_slot = k
+                if _bytes_equal(PyTuple_GET_ITEM(<object>cached, 0), name, name_len):
+                    old_value = PyTuple_GET_ITEM(<object>cached, 1)
+                    new_value = PyBytes_FromStringAndSize(value, value_len)
+                    Py_INCREF(new_value)   # PyTuple_SET_ITEM steals a reference
+                    PyTuple_SET_ITEM(<object>cached, 1, new_value)
+                    Py_DECREF(<object>old_value)
+                    return <object>cached
         pair = (_name_bytes(name, name_len), PyBytes_FromStringAndSize(value, value_len))
-        if slot != NULL:
-            Py_XDECREF(slot[0])
-            Py_INCREF(pair)   # the cache's own reference, released in __dealloc__
-            slot[0] = <PyObject*>pair
+        Py_XDECREF(kept[free_slot])
+        Py_INCREF(pair)   # the cache's own reference, released in __dealloc__
+        kept[free_slot] = <PyObject*>pair
         return pair
 
     @property
