@@ -118,6 +118,7 @@ def extension(name: str) -> Extension:
         f"httpool.{name}",
         [f"src/httpool/{name}.pyx"],
         include_dirs=["csrc"],
+        depends=[str(header.relative_to(HERE)) for header in sorted((HERE / "csrc").glob("*.h"))],
         extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3", *SIMD],
     )
 

@@ -1,5 +1,5 @@
 from httpool._parser cimport ResponseParser
-from httpool._sys cimport iovec
+from httpool._sys cimport iovec, msghdr
 
 
 # CloseReason: why a connection was closed. Mirrored, in this order, by CLOSE_REASONS in
@@ -59,6 +59,9 @@ cdef class Connection:
     cdef unsigned int _wait(self, unsigned int events, double deadline, double phase_timeout,
                             int phase) except? 0
     cdef int _watch(self, unsigned int events) except -1
+    # Transport: the two I/O primitives a TLS connection would override.
+    cdef ssize_t _transport_send(self, msghdr* msg, int* err) noexcept
+    cdef ssize_t _transport_recv(self, char* buf, size_t size, int* err) noexcept
     cdef int _send_iov(self, iovec* iov, int count, double deadline, double write_timeout) except -1
     cdef int _eof(self) except -1
     cdef int _recv_failed(self, int err) except -1

@@ -221,6 +221,27 @@ cdef class Connection:
         what = "total deadline" if by_total else f"{_PHASE_NAMES[phase]} timeout"
         raise _PHASE_ERRORS[phase](f"{self.origin}: {_PHASE_NAMES[phase]} timed out ({what} passed); connection closed")
 
+    # The transport: the only two places bytes cross the socket for a request.
+    # A TLS connection overrides these two (an SSLObject over memory BIOs
+    # feeding the same non-blocking socket); everything else stays as it is.
+
+    cdef ssize_t _transport_send(self, msghdr* msg, int* err) noexcept:
+        """sendmsg without blocking; -1 with *err set on failure."""
+        cdef ssize_t n
+        with nogil:
+            n = sendmsg(self.fd, msg, MSG_NOSIGNAL | MSG_DONTWAIT)
+            err[0] = errno
+        return n
+
+    cdef ssize_t _transport_recv(self, char* buf, size_t size, int* err) noexcept:
+        """recv without blocking (the socket is non-blocking); 0 at EOF, -1
+        with *err set on failure or EAGAIN."""
+        cdef ssize_t n
+        with nogil:
+            n = recv(self.fd, buf, size, 0)
+            err[0] = errno
+        return n
+
     cdef int _send_iov(self, iovec* iov, int count, double deadline, double write_timeout) except -1:
         """Send every byte of iov. Returns 1 when the server answered or closed
         before the request was sent whole (the caller then reads the answer),
@@ -233,9 +254,7 @@ cdef class Connection:
         msg.msg_iov = iov
         msg.msg_iovlen = count
         while msg.msg_iovlen > 0:
-            with nogil:
-                n = sendmsg(self.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT)
-                err = errno
+            n = self._transport_send(&msg, &err)
             if n >= 0:
                 while msg.msg_iovlen > 0 and <size_t>n >= msg.msg_iov[0].iov_len:
                     n -= msg.msg_iov[0].iov_len
@@ -311,9 +330,7 @@ cdef class Connection:
         cdef int err
         cdef Py_ssize_t used
         while True:
-            with nogil:
-                n = recv(self.fd, self._rbuf, self._rcap, 0)
-                err = errno
+            n = self._transport_recv(self._rbuf, self._rcap, &err)
             if n > 0:
                 self.received += n
                 try:
@@ -381,9 +398,7 @@ cdef class Connection:
             # of a following message can land in the body.
             remaining = parser._content_length - parser._body_seen
             dest = parser.body_space(remaining)
-            with nogil:
-                n = recv(self.fd, dest, remaining, 0)
-                err = errno
+            n = self._transport_recv(dest, remaining, &err)
             if n > 0:
                 self.received += n
                 parser.feed_ptr(dest, n)
