@@ -15,9 +15,10 @@ from httpool._exceptions import (
     TransportError,
     WriteTimeout,
 )
-from httpool._models import Headers, Response, Timeout
+from httpool._models import Headers, Timeout
 from httpool._parser import ResponseParser
 from httpool._pool import Pool
+from httpool._response import Response
 from httpool._stats import ClosedStats, CloseReason, OriginStats, PoolStats
 
 __version__ = "0.1.0"

@@ -69,6 +69,8 @@ cdef class Connection:
     # One request.
     cpdef send_request(self, bytes head, object body, bint client_close,
                        double deadline, double write_timeout)
+    cpdef bytes exchange(self, bytes head, object body, bint client_close, bint head_request,
+                         bint read_body, double deadline, double read_timeout, double write_timeout)
     cpdef send_more(self, object data, double deadline, double write_timeout)
     cpdef receive_head(self, bint head_request, double deadline, double read_timeout)
     cpdef bytes read_body(self, double deadline, double read_timeout)

@@ -306,6 +306,16 @@ cdef class Connection:
         finally:
             PyBuffer_Release(&view)
 
+    cpdef bytes exchange(self, bytes head, object body, bint client_close, bint head_request,
+                         bint read_body, double deadline, double read_timeout, double write_timeout):
+        """send_request, receive_head and, with read_body, read_body in one
+        call: the body, or None."""
+        self.send_request(head, body, client_close, deadline, write_timeout)
+        self.receive_head(head_request, deadline, read_timeout)
+        if read_body:
+            return self.read_body(deadline, read_timeout)
+        return None
+
     cpdef send_more(self, object data, double deadline, double write_timeout):
         """Send more of the request body (a bytes-like object); False once the
         server has answered early and the rest need not be sent."""

@@ -136,9 +136,10 @@ cdef class PoolCore:
         cdef Waiter waiter
         if now >= self._next_sweep:
             self._sweep(now)
-        for waiter in self._waiters:
-            if waiter.slots is slots:
-                return None   # first come, first served
+        if self._waiters:
+            for waiter in self._waiters:
+                if waiter.slots is slots:
+                    return None   # first come, first served
         return self._take(slots, now)
 
     cdef object _take(self, OriginSlots slots, double now):
@@ -251,8 +252,11 @@ cdef class PoolCore:
     cdef int _expire(self, OriginSlots slots, double now) except -1:
         cdef Connection conn
         cdef list keep
-        if not slots.idle:
-            return 0
+        for conn in slots.idle:
+            if conn.expires_at <= now:
+                break
+        else:
+            return 0   # the common case: nothing expired, nothing rebuilt
         keep = []
         for conn in slots.idle:
             if conn.expires_at <= now:
@@ -287,8 +291,12 @@ cdef class PoolCore:
 
     cdef int _serve_waiters(self, double now) except -1:
         cdef Waiter waiter
-        cdef list served = []
-        cdef set blocked = set()
+        cdef list served
+        cdef set blocked
+        if not self._waiters:
+            return 0
+        served = []
+        blocked = set()
         for waiter in self._waiters:
             # A waiter that cannot be served blocks later ones of its origin.
             if waiter.slots.key in blocked:

@@ -1,18 +1,13 @@
-"""Timeout, Headers and Response: what callers configure and receive."""
+"""Timeout and Headers: what callers configure, and the headers they receive."""
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
-import datetime
-import json as jsonlib
 import math
 from collections.abc import Iterator, Mapping
 from typing import Any, Optional, Union
 
-from httpool._exceptions import HTTPStatusError
-
-__all__ = ["Timeout", "Headers", "Response"]
+__all__ = ["Timeout", "Headers"]
 
 
 def _check_seconds(name: str, value: Optional[float]) -> None:
@@ -136,120 +131,3 @@ class Headers(Mapping):
 
     def __repr__(self) -> str:
         return f"Headers({self.multi_items()!r})"
-
-
-class Response:
-    """An HTTP response. Its connection goes back to the pool once the body is
-    read, or, when released early (close(), the end of a `with` block, or
-    garbage collection), after the pool drains the rest of the body."""
-
-    __slots__ = ("status_code", "reason", "http_version", "url", "method", "elapsed",
-                 "index", "_headers", "_content", "_conn", "_pool", "_deadline", "_read_timeout",
-                 "_started", "_streamed")
-
-    def __init__(self, pool: Any, conn: Any, method: str, url: str, deadline: float,
-                 read_timeout: float, started: float) -> None:
-        parser = conn.parser
-        self.status_code: int = parser.status_code
-        self.reason: str = parser.reason.decode("latin-1")
-        self.http_version: str = "HTTP/" + parser.http_version
-        self.url = url
-        self.method = method
-        self.elapsed: Optional[datetime.timedelta] = None
-        self.index: Optional[int] = None
-        self._headers: Any = parser.headers
-        self._content: Optional[bytes] = None
-        self._conn = conn
-        self._pool = pool
-        self._deadline = deadline
-        self._read_timeout = read_timeout
-        self._started = started
-        self._streamed = False
-
-    @property
-    def headers(self) -> Headers:
-        if not isinstance(self._headers, Headers):
-            self._headers = Headers._from_raw(self._headers)
-        return self._headers
-
-    def read(self) -> bytes:
-        """Read the whole body (once) and return it."""
-        if self._content is None:
-            if self._streamed:
-                raise RuntimeError(f"the body of {self!r} was already consumed by iter_bytes()")
-            if self._conn is None:
-                raise RuntimeError(f"the body of {self!r} was released before it was read")
-            self._content = self._pool._read_body(self)
-        return self._content
-
-    @property
-    def content(self) -> bytes:
-        return self.read()
-
-    @property
-    def encoding(self) -> str:
-        """The charset of Content-Type when Python knows it, else utf-8."""
-        content_type = self.headers.get("content-type", "")
-        for param in content_type.split(";")[1:]:
-            key, _, value = param.strip().partition("=")
-            if key.lower() == "charset" and value:
-                try:
-                    return codecs.lookup(value.strip('"')).name
-                except LookupError:
-                    break
-        return "utf-8"
-
-    @property
-    def text(self) -> str:
-        return self.read().decode(self.encoding, errors="replace")
-
-    def json(self, **kwargs: Any) -> Any:
-        return jsonlib.loads(self.read(), **kwargs)
-
-    def iter_bytes(self, chunk_size: int = 65536) -> Iterator[bytes]:
-        """The body in pieces of at most chunk_size bytes, as they arrive."""
-        if chunk_size < 1:
-            raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
-        if self._content is not None:
-            for start in range(0, len(self._content), chunk_size):
-                yield self._content[start:start + chunk_size]
-            return
-        if self._conn is None:
-            raise RuntimeError(f"the body of {self!r} was released before it was read")
-        self._streamed = True
-        while self._conn is not None:
-            chunk = self._pool._read_some(self, chunk_size)
-            if chunk:
-                yield chunk
-
-    @property
-    def is_released(self) -> bool:
-        """Whether the connection went back to the pool (or was closed)."""
-        return self._conn is None
-
-    def close(self) -> None:
-        """Release the connection: an unread body is drained, up to the pool's
-        max_drain, so the connection can be reused."""
-        if self._conn is not None:
-            self._pool._release_early(self)
-
-    def __enter__(self) -> Response:
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        if self._conn is not None:
-            self._pool._abandon(self)
-
-    def raise_for_status(self) -> Response:
-        """Raise HTTPStatusError for a 4xx or 5xx status; return self otherwise."""
-        if 400 <= self.status_code < 600:
-            kind = "client error" if self.status_code < 500 else "server error"
-            raise HTTPStatusError(
-                f"{kind} {self.status_code} {self.reason} for {self.method} {self.url}", self)
-        return self
-
-    def __repr__(self) -> str:
-        return f"<Response [{self.status_code} {self.reason}]>"

@@ -82,7 +82,7 @@ cdef class ResponseParser:
         # Bytes that followed the end of the message in the last feed.
         bytes _tail
 
-        object _headers_cache
+        list _headers_cache
         bytes _reason                 # the last reason phrase handed out
         # Owned (name, value) tuples of the previous responses, two per line
         # (see _header_pair), or NULL.
@@ -106,6 +106,11 @@ cdef class ResponseParser:
     # the body buffer. Bytes received there and then passed to feed_ptr() are
     # kept where they are instead of being copied.
     cdef char* body_space(self, Py_ssize_t want) except NULL
+
+    # The response's status line and headers, for the connection layer.
+    cdef bytes reason_bytes(self)
+    cdef str version(self)                 # "1.1", "1.0"
+    cdef list header_list(self)
 
     # Body handed to the caller.
     cpdef bytes take_body(self)

@@ -624,22 +624,33 @@ cdef class ResponseParser:
     @property
     def reason(self):
         """The reason phrase, as bytes."""
+        return self.reason_bytes()
+
+    @property
+    def http_version(self):
+        """'1.1' or '1.0' (other versions as 'M.m')."""
+        return self.version()
+
+    @property
+    def headers(self):
+        """Header lines as a list of (name, value) bytes pairs, in order, with duplicates."""
+        return self.header_list()
+
+    cdef bytes reason_bytes(self):
         cdef const char* reason = self._head_buf + self._reason_at
         # Most responses on a connection share their reason: reuse its bytes.
         if self._reason is None or not _bytes_equal(<PyObject*>self._reason, reason, self._reason_len):
             self._reason = PyBytes_FromStringAndSize(reason, self._reason_len)
         return self._reason
 
-    @property
-    def http_version(self):
-        """'1.1' or '1.0' (other versions as 'M.m')."""
-        if self._llhttp.http_major == 1:
-            return _VERSION_1_1 if self._llhttp.http_minor == 1 else _VERSION_1_0 if self._llhttp.http_minor == 0 else f"1.{self._llhttp.http_minor}"
+    cdef str version(self):
+        if self._llhttp.http_major == 1 and self._llhttp.http_minor == 1:
+            return _VERSION_1_1
+        if self._llhttp.http_major == 1 and self._llhttp.http_minor == 0:
+            return _VERSION_1_0
         return f"{self._llhttp.http_major}.{self._llhttp.http_minor}"
 
-    @property
-    def headers(self):
-        """Header lines as a list of (name, value) bytes pairs, in order, with duplicates."""
+    cdef list header_list(self):
         if self._headers_cache is None:
             self._headers_cache = self._header_list(0, self._nheaders)
         return self._headers_cache

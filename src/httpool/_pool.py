@@ -16,7 +16,6 @@ httpool._idle (PoolCore); this module strings them together. The rules it adds:
 
 from __future__ import annotations
 
-import datetime
 import json as jsonlib
 import logging
 import os
@@ -35,7 +34,8 @@ from httpool._exceptions import (
     TimeoutError,
 )
 from httpool._idle import PoolCore
-from httpool._models import Headers, Response, Timeout
+from httpool._models import Headers, Timeout
+from httpool._response import Response
 from httpool._stats import CloseReason, OriginStats, PoolStats
 
 __all__ = ["Pool"]
@@ -110,6 +110,26 @@ class _Target:
         self.host_header = bracketed if port == 80 else f"{bracketed}:{port}"
         self.origin = f"http://{bracketed}:{port}"
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+class _Plan:
+    """A request ready to send: its head encoded, its body framed."""
+
+    __slots__ = ("method", "url", "path", "target", "slots", "head", "body", "chunks",
+                 "client_close", "replayable")
+
+    def __init__(self, method: str, url: str, path: str, target: _Target, slots: Any, head: bytes,
+                 body: Any, chunks: Any, client_close: bool, replayable: bool) -> None:
+        self.method = method
+        self.url = url
+        self.path = path
+        self.target = target
+        self.slots = slots
+        self.head = head
+        self.body = body
+        self.chunks = chunks
+        self.client_close = client_close
+        self.replayable = replayable
 
 
 class _Stream:
@@ -197,8 +217,11 @@ class Pool:
         # The default header lines as bytes, checked once for CR, LF and NUL by
         # build_request_head: its head minus the request line and final CRLF.
         self._fixed_tail = build_request_head("GET", "/", b"", self._headers).split(b"\r\n", 1)[1][:-2]
+        self._read_timeout = -1.0 if self._timeout.read is None else self._timeout.read
+        self._write_timeout = -1.0 if self._timeout.write is None else self._timeout.write
         self._targets: dict = {}
         self._fixed: dict = {}
+        self._plans: dict = {}
         _pools.add(self)
 
     # ---------------------------------------------------------------- API
@@ -207,13 +230,7 @@ class Pool:
                 params: Any = None, json: Any = None,
                 timeout: Union[Timeout, float, None] = None) -> Response:
         """Send a request and read the whole response."""
-        response = self._send(method, url, headers, body, params, json, timeout)
-        try:
-            response.read()
-        finally:
-            if response._conn is not None:
-                response.close()
-        return response
+        return self._send(method, url, headers, body, params, json, timeout, read_body=True)
 
     def stream(self, method: str, url: str, *, headers: Any = None, body: Any = None,
                params: Any = None, json: Any = None,
@@ -307,19 +324,14 @@ class Pool:
         merged += extra
         return build_request_head(method, path, b"", merged + framing), _asks_close(merged)
 
-    def _send(self, method: str, url: str, headers: Any, body: Any, params: Any, json: Any,
-              timeout: Any) -> Response:
-        core = self._core
-        if core.closed:
-            raise PoolClosed("the pool is closed")
+    def _plan(self, method: str, url: str, headers: Any, body: Any, params: Any, json: Any) -> _Plan:
+        """Everything about a request that does not depend on time or
+        connections: checked and encoded once. Plans of requests with no
+        headers, body or params are cached by (method, url)."""
         if not isinstance(method, str):
             raise TypeError(f"method must be a str, not {type(method).__name__}")
         method = method.upper()
         target, path, url = self._target(url, params)
-        t = Timeout.coerce(timeout, self._timeout)
-        started = time.monotonic()
-        deadline = started + t.total if t.total is not None else _NO_DEADLINE
-
         chunks = None
         if json is not None:
             if body is not None:
@@ -346,27 +358,55 @@ class Pool:
         head, client_close = self._head(method, target, path, headers, framing)
         replayable = chunks is None and (
             method in _REPLAYABLE or (headers is not None and "idempotency-key" in Headers(headers)))
+        return _Plan(method, url, path, target, self._core.slots(target.key, target.origin),
+                     head, body, chunks, client_close, replayable)
 
-        slots = core.slots(target.key, target.origin)
+    def _send(self, method: str, url: str, headers: Any, body: Any, params: Any, json: Any,
+              timeout: Any, read_body: bool = False) -> Response:
+        """Send a request and receive the response head; with read_body, the
+        body too, and the connection goes back at once."""
+        core = self._core
+        if core.closed:
+            raise PoolClosed("the pool is closed")
+        if headers is None and body is None and params is None and json is None:
+            plan = self._plans.get((method, url))
+            if plan is None:
+                plan = self._plan(method, url, None, None, None, None)
+                if len(self._plans) >= _URL_CACHE_SIZE:
+                    self._plans.clear()
+                self._plans[(method, url)] = plan
+        else:
+            plan = self._plan(method, url, headers, body, params, json)
+        if timeout is None:
+            t, read_timeout, write_timeout = self._timeout, self._read_timeout, self._write_timeout
+        else:
+            t = Timeout.coerce(timeout, self._timeout)
+            read_timeout = -1.0 if t.read is None else t.read
+            write_timeout = -1.0 if t.write is None else t.write
+        started = time.monotonic()
+        deadline = started + t.total if t.total is not None else _NO_DEADLINE
         core.debug = logger.isEnabledFor(logging.DEBUG)
-        read_timeout = -1.0 if t.read is None else t.read
-        write_timeout = -1.0 if t.write is None else t.write
         attempt = 0
         while True:
-            conn = self._acquire(slots, target, deadline, t)
+            conn = self._acquire(plan.slots, plan.target, deadline, t)
             try:
-                conn.send_request(head, body, client_close, deadline, write_timeout)
-                if chunks is not None:
-                    self._send_chunks(conn, chunks, deadline, write_timeout)
-                conn.receive_head(method == "HEAD", deadline, read_timeout)
+                if plan.chunks is None:
+                    content = conn.exchange(plan.head, plan.body, plan.client_close, plan.method == "HEAD",
+                                            read_body, deadline, read_timeout, write_timeout)
+                else:
+                    conn.send_request(plan.head, None, plan.client_close, deadline, write_timeout)
+                    self._send_chunks(conn, plan.chunks, deadline, write_timeout)
+                    conn.receive_head(plan.method == "HEAD", deadline, read_timeout)
+                    content = conn.read_body(deadline, read_timeout) if read_body else None
             except ConnectionClosed:
                 core.discard(conn, CloseReason.ERROR)
-                if replayable and conn.retryable and attempt < self._retries:
+                if plan.replayable and conn.retryable and attempt < self._retries:
                     attempt += 1
                     core.count(conn, _RETRIED)
                     if core.debug:
                         logger.debug("%s: retrying %s %s on a new connection: the reused one "
-                                     "closed before any response byte", target.origin, method, path)
+                                     "closed before any response byte", plan.target.origin,
+                                     plan.method, plan.path)
                     continue
                 self._flush_log()
                 raise
@@ -381,7 +421,11 @@ class Pool:
                 raise
             break
         core.count(conn, _REQUESTS)
-        return Response(self, conn, method, url, deadline, read_timeout, started)
+        response = Response(self, conn, plan.method, plan.url, deadline, read_timeout, started)
+        if content is not None:
+            response._content = content
+            self._finish(response)
+        return response
 
     @staticmethod
     def _send_chunks(conn: Connection, chunks: Iterable, deadline: float, write_timeout: float) -> None:
@@ -464,9 +508,10 @@ class Pool:
         """The body was read whole: return the connection, or close it."""
         conn = response._conn
         response._conn = None
-        response.elapsed = datetime.timedelta(seconds=time.monotonic() - response._started)
+        now = time.monotonic()
+        response._finished = now
         if conn.reusable():
-            self._core.checkin(conn, time.monotonic())
+            self._core.checkin(conn, now)
         else:
             self._core.discard(conn, conn.end_reason())
         self._flush_log()
