@@ -19,8 +19,11 @@ thread's level-triggered epoll would wake that thread for bytes it must not
 read. One extra descriptor per connection buys waits with no epoll_ctl on the
 hot path; the watched events change only while a send buffer is full.
 
-The GIL is released around connect, sendmsg, recv and epoll_wait; parsing
-(llhttp via ResponseParser) keeps it. A body framed by Content-Length is
+The GIL is released around every call that waits: connect, getaddrinfo and
+epoll_wait. send and recv on the non-blocking socket never wait; they release
+it when they copy more than RELEASE_GIL_BYTES, and keep it for the small
+copies where releasing would cost more than the copy. Parsing (llhttp via
+ResponseParser) keeps it. A body framed by Content-Length is
 received straight into the bytes object the caller will get
 (ResponseParser.body_space), so large bodies are copied once, by the kernel.
 
@@ -51,6 +54,10 @@ from httpool._exceptions import (
 
 cdef enum:
     RECV_BUFFER = 65536
+    # The socket is non-blocking, so send and recv never wait: they only copy.
+    # Below this size the copy takes less time than releasing and taking back
+    # the GIL, so the GIL is kept; above it, other threads run during the copy.
+    RELEASE_GIL_BYTES = 16384
 
 # Which timeout a wait enforces, for the exception it raises.
 cdef enum Phase:
@@ -228,6 +235,14 @@ cdef class Connection:
     cdef ssize_t _transport_send(self, msghdr* msg, int* err) noexcept:
         """sendmsg without blocking; -1 with *err set on failure."""
         cdef ssize_t n
+        cdef size_t size = 0
+        cdef size_t i
+        for i in range(msg.msg_iovlen):
+            size += msg.msg_iov[i].iov_len
+        if size < RELEASE_GIL_BYTES:
+            n = sendmsg(self.fd, msg, MSG_NOSIGNAL | MSG_DONTWAIT)
+            err[0] = errno
+            return n
         with nogil:
             n = sendmsg(self.fd, msg, MSG_NOSIGNAL | MSG_DONTWAIT)
             err[0] = errno
@@ -237,6 +252,10 @@ cdef class Connection:
         """recv without blocking (the socket is non-blocking); 0 at EOF, -1
         with *err set on failure or EAGAIN."""
         cdef ssize_t n
+        if size < RELEASE_GIL_BYTES:
+            n = recv(self.fd, buf, size, 0)
+            err[0] = errno
+            return n
         with nogil:
             n = recv(self.fd, buf, size, 0)
             err[0] = errno
@@ -340,7 +359,10 @@ cdef class Connection:
         cdef int err
         cdef Py_ssize_t used
         while True:
-            n = self._transport_recv(self._rbuf, self._rcap, &err)
+            # A head is small: read it in a size that keeps the GIL (see
+            # RELEASE_GIL_BYTES); bodies get the whole buffer.
+            n = self._transport_recv(self._rbuf, self._rcap if self.parser.headers_complete
+                                     else RELEASE_GIL_BYTES - 1, &err)
             if n > 0:
                 self.received += n
                 try:

@@ -1,17 +1,12 @@
-"""The public Pool: argument checking, the retry rule, and release of responses.
+"""The public Pool: arguments checked, requests planned, slow paths.
 
-The I/O runs in httpool._conn (one Connection per socket) and the accounting in
-httpool._idle (PoolCore); this module strings them together. The rules it adds:
-
-* Retry (RFC 9110 section 9.2.2): a request whose method is idempotent (or that
-  carries an Idempotency-Key) and whose body can be sent again is retried on a
-  new connection, up to ``retries`` times, when it failed on a *reused*
-  connection before any response byte arrived: the server closed that idle
-  connection as we sent (seed 003). Never after a response byte, after a
-  timeout, or on a fresh connection.
-* Release: a fully read response returns its connection at once; one released
-  early has the rest of its body drained (up to ``max_drain`` bytes, within
-  the deadline) so the connection is saved rather than reset (seeds 001, 004).
+The per-request hot path (checkout, send, receive, release, and the retry
+rule) runs in httpool._request.Runner; the I/O in httpool._conn and the
+accounting in httpool._idle. This module holds the public API and what is not
+worth compiling: checking arguments and encoding a request once (its Plan),
+waiting for a slot and opening a connection, and releasing a response early:
+the rest of its body is drained (up to ``max_drain`` bytes, within the
+deadline) so the connection is saved rather than reset (seeds 001, 004).
 """
 
 from __future__ import annotations
@@ -22,19 +17,19 @@ import os
 import time
 import urllib.parse
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Optional, Union
 
 from httpool import _stats
 from httpool._conn import Connection, build_request_head
 from httpool._exceptions import (
-    ConnectionClosed,
     PoolClosed,
     PoolTimeout,
     TimeoutError,
 )
 from httpool._idle import PoolCore
 from httpool._models import Headers, Timeout
+from httpool._request import Plan, Runner
 from httpool._response import Response
 from httpool._stats import CloseReason, OriginStats, PoolStats
 
@@ -48,11 +43,8 @@ _REPLAYABLE = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _FRAMING = frozenset({"content-length", "transfer-encoding"})
 _URL_CACHE_SIZE = 512
-_NO_DEADLINE = -1.0
 
 # Counter indices of httpool._idle.
-_REQUESTS = _stats.COUNTERS.index("requests")
-_RETRIED = _stats.COUNTERS.index("retried")
 _DRAINED = _stats.COUNTERS.index("drained")
 _DRAINED_BYTES = _stats.COUNTERS.index("drained_bytes")
 _TIMEOUTS = _stats.COUNTERS.index("timeouts")
@@ -112,24 +104,17 @@ class _Target:
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
-class _Plan:
-    """A request ready to send: its head encoded, its body framed."""
+def _shortcut(method: str) -> Callable[..., Response]:
+    """Pool.get, Pool.post...: request() with the method filled in, calling
+    the runner directly (one Python call less per request)."""
 
-    __slots__ = ("method", "url", "path", "target", "slots", "head", "body", "chunks",
-                 "client_close", "replayable")
+    def send(self: Pool, url: str, *, headers: Any = None, body: Any = None, params: Any = None,
+             json: Any = None, timeout: Union[Timeout, float, None] = None) -> Response:
+        return self._runner.send(method, url, headers, body, params, json, timeout, True)
 
-    def __init__(self, method: str, url: str, path: str, target: _Target, slots: Any, head: bytes,
-                 body: Any, chunks: Any, client_close: bool, replayable: bool) -> None:
-        self.method = method
-        self.url = url
-        self.path = path
-        self.target = target
-        self.slots = slots
-        self.head = head
-        self.body = body
-        self.chunks = chunks
-        self.client_close = client_close
-        self.replayable = replayable
+    send.__name__ = send.__qualname__ = method.lower()
+    send.__doc__ = f"Send a {method} request and read the whole response (see request())."
+    return send
 
 
 class _Stream:
@@ -145,7 +130,7 @@ class _Stream:
         self._response: Optional[Response] = None
 
     def __enter__(self) -> Response:
-        self._response = self._pool._send(*self._args)
+        self._response = self._pool._runner.send(*self._args, False)
         return self._response
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -206,7 +191,6 @@ class Pool:
                               _seconds("max_lifetime", max_lifetime))
         self._timeout = Timeout.coerce(timeout, Timeout())
         self._max_drain = max_drain
-        self._retries = retries
         default = [("User-Agent", f"httpool/{_VERSION}"), ("Accept", "*/*")]
         extra = list(Headers(headers).multi_items())
         overridden = {name.lower() for name, _ in extra}
@@ -217,11 +201,9 @@ class Pool:
         # The default header lines as bytes, checked once for CR, LF and NUL by
         # build_request_head: its head minus the request line and final CRLF.
         self._fixed_tail = build_request_head("GET", "/", b"", self._headers).split(b"\r\n", 1)[1][:-2]
-        self._read_timeout = -1.0 if self._timeout.read is None else self._timeout.read
-        self._write_timeout = -1.0 if self._timeout.write is None else self._timeout.write
+        self._runner = Runner(self, self._core, retries, self._timeout)
         self._targets: dict = {}
         self._fixed: dict = {}
-        self._plans: dict = {}
         _pools.add(self)
 
     # ---------------------------------------------------------------- API
@@ -230,7 +212,7 @@ class Pool:
                 params: Any = None, json: Any = None,
                 timeout: Union[Timeout, float, None] = None) -> Response:
         """Send a request and read the whole response."""
-        return self._send(method, url, headers, body, params, json, timeout, read_body=True)
+        return self._runner.send(method, url, headers, body, params, json, timeout, True)
 
     def stream(self, method: str, url: str, *, headers: Any = None, body: Any = None,
                params: Any = None, json: Any = None,
@@ -240,26 +222,13 @@ class Pool:
         draining what is left."""
         return _Stream(self, (method, url, headers, body, params, json, timeout))
 
-    def get(self, url: str, **kwargs: Any) -> Response:
-        return self.request("GET", url, **kwargs)
-
-    def head(self, url: str, **kwargs: Any) -> Response:
-        return self.request("HEAD", url, **kwargs)
-
-    def post(self, url: str, **kwargs: Any) -> Response:
-        return self.request("POST", url, **kwargs)
-
-    def put(self, url: str, **kwargs: Any) -> Response:
-        return self.request("PUT", url, **kwargs)
-
-    def patch(self, url: str, **kwargs: Any) -> Response:
-        return self.request("PATCH", url, **kwargs)
-
-    def delete(self, url: str, **kwargs: Any) -> Response:
-        return self.request("DELETE", url, **kwargs)
-
-    def options(self, url: str, **kwargs: Any) -> Response:
-        return self.request("OPTIONS", url, **kwargs)
+    get = _shortcut("GET")
+    head = _shortcut("HEAD")
+    post = _shortcut("POST")
+    put = _shortcut("PUT")
+    patch = _shortcut("PATCH")
+    delete = _shortcut("DELETE")
+    options = _shortcut("OPTIONS")
 
     def stats(self) -> PoolStats:
         """Counters of the whole pool, with per-origin figures."""
@@ -324,10 +293,9 @@ class Pool:
         merged += extra
         return build_request_head(method, path, b"", merged + framing), _asks_close(merged)
 
-    def _plan(self, method: str, url: str, headers: Any, body: Any, params: Any, json: Any) -> _Plan:
-        """Everything about a request that does not depend on time or
-        connections: checked and encoded once. Plans of requests with no
-        headers, body or params are cached by (method, url)."""
+    def _plan(self, method: str, url: str, headers: Any, body: Any, params: Any, json: Any) -> Plan:
+        """Check and encode a request once (Runner caches the plans of
+        requests with no options)."""
         if not isinstance(method, str):
             raise TypeError(f"method must be a str, not {type(method).__name__}")
         method = method.upper()
@@ -358,74 +326,8 @@ class Pool:
         head, client_close = self._head(method, target, path, headers, framing)
         replayable = chunks is None and (
             method in _REPLAYABLE or (headers is not None and "idempotency-key" in Headers(headers)))
-        return _Plan(method, url, path, target, self._core.slots(target.key, target.origin),
-                     head, body, chunks, client_close, replayable)
-
-    def _send(self, method: str, url: str, headers: Any, body: Any, params: Any, json: Any,
-              timeout: Any, read_body: bool = False) -> Response:
-        """Send a request and receive the response head; with read_body, the
-        body too, and the connection goes back at once."""
-        core = self._core
-        if core.closed:
-            raise PoolClosed("the pool is closed")
-        if headers is None and body is None and params is None and json is None:
-            plan = self._plans.get((method, url))
-            if plan is None:
-                plan = self._plan(method, url, None, None, None, None)
-                if len(self._plans) >= _URL_CACHE_SIZE:
-                    self._plans.clear()
-                self._plans[(method, url)] = plan
-        else:
-            plan = self._plan(method, url, headers, body, params, json)
-        if timeout is None:
-            t, read_timeout, write_timeout = self._timeout, self._read_timeout, self._write_timeout
-        else:
-            t = Timeout.coerce(timeout, self._timeout)
-            read_timeout = -1.0 if t.read is None else t.read
-            write_timeout = -1.0 if t.write is None else t.write
-        started = time.monotonic()
-        deadline = started + t.total if t.total is not None else _NO_DEADLINE
-        core.debug = logger.isEnabledFor(logging.DEBUG)
-        attempt = 0
-        while True:
-            conn = self._acquire(plan.slots, plan.target, deadline, t)
-            try:
-                if plan.chunks is None:
-                    content = conn.exchange(plan.head, plan.body, plan.client_close, plan.method == "HEAD",
-                                            read_body, deadline, read_timeout, write_timeout)
-                else:
-                    conn.send_request(plan.head, None, plan.client_close, deadline, write_timeout)
-                    self._send_chunks(conn, plan.chunks, deadline, write_timeout)
-                    conn.receive_head(plan.method == "HEAD", deadline, read_timeout)
-                    content = conn.read_body(deadline, read_timeout) if read_body else None
-            except ConnectionClosed:
-                core.discard(conn, CloseReason.ERROR)
-                if plan.replayable and conn.retryable and attempt < self._retries:
-                    attempt += 1
-                    core.count(conn, _RETRIED)
-                    if core.debug:
-                        logger.debug("%s: retrying %s %s on a new connection: the reused one "
-                                     "closed before any response byte", plan.target.origin,
-                                     plan.method, plan.path)
-                    continue
-                self._flush_log()
-                raise
-            except TimeoutError:
-                core.count(conn, _TIMEOUTS)
-                core.discard(conn, CloseReason.TIMEOUT)
-                self._flush_log()
-                raise
-            except BaseException:
-                core.discard(conn, CloseReason.ERROR)
-                self._flush_log()
-                raise
-            break
-        core.count(conn, _REQUESTS)
-        response = Response(self, conn, plan.method, plan.url, deadline, read_timeout, started)
-        if content is not None:
-            response._content = content
-            self._finish(response)
-        return response
+        return Plan(method, url, path, target, self._core.slots(target.key, target.origin),
+                    head, body, chunks, client_close, replayable)
 
     @staticmethod
     def _send_chunks(conn: Connection, chunks: Iterable, deadline: float, write_timeout: float) -> None:
@@ -442,35 +344,36 @@ class Pool:
                 return
         conn.send_more(b"0\r\n\r\n", deadline, write_timeout)
 
-    def _acquire(self, slots: Any, target: _Target, deadline: float, t: Timeout) -> Connection:
+    def _connect(self, slots: Any, target: _Target, grant: Any, deadline: float, t: Timeout) -> Connection:
+        """No idle connection was ready (grant is True: a slot is reserved;
+        None: wait for one). Returns a connection: handed over by a releasing
+        request, or newly opened."""
         core = self._core
-        now = time.monotonic()
-        grant = core.checkout(slots, now)
         if grant is None:
-            grant = self._wait_for_slot(slots, now, deadline, t)
+            grant = self._wait_for_slot(slots, time.monotonic(), deadline, t)
         if core.debug:
             self._flush_log()  # stale and closed connections first, then what replaces them
-        if grant is True:
-            try:
-                conn = Connection.open(target.key, target.origin, target.host, target.port,
-                                       deadline, -1.0 if t.connect is None else t.connect)
-            except TimeoutError:
-                core.count_origin(slots, _TIMEOUTS)
-                core.open_failed(slots, CloseReason.TIMEOUT)
-                self._flush_log()
-                raise
-            except BaseException:
-                core.open_failed(slots, CloseReason.ERROR)
-                self._flush_log()
-                raise
-            conn.slots = slots
-            core.opened(slots)
+        if grant is not True:
             if core.debug:
-                logger.debug("%s: opened connection fd=%d", target.origin, conn.fileno)
-            return conn
+                logger.debug("%s: reusing connection fd=%d", target.origin, grant.fileno)
+            return grant
+        try:
+            conn = Connection.open(target.key, target.origin, target.host, target.port,
+                                   deadline, -1.0 if t.connect is None else t.connect)
+        except TimeoutError:
+            core.count_origin(slots, _TIMEOUTS)
+            core.open_failed(slots, CloseReason.TIMEOUT)
+            self._flush_log()
+            raise
+        except BaseException:
+            core.open_failed(slots, CloseReason.ERROR)
+            self._flush_log()
+            raise
+        conn.slots = slots
+        core.opened(slots)
         if core.debug:
-            logger.debug("%s: reusing connection fd=%d", target.origin, grant.fileno)
-        return grant
+            logger.debug("%s: opened connection fd=%d", target.origin, conn.fileno)
+        return conn
 
     def _wait_for_slot(self, slots: Any, now: float, deadline: float, t: Timeout) -> Any:
         core = self._core
@@ -504,18 +407,6 @@ class Pool:
 
     # ---------------------------------------------------------- release
 
-    def _finish(self, response: Response) -> None:
-        """The body was read whole: return the connection, or close it."""
-        conn = response._conn
-        response._conn = None
-        now = time.monotonic()
-        response._finished = now
-        if conn.reusable():
-            self._core.checkin(conn, now)
-        else:
-            self._core.discard(conn, conn.end_reason())
-        self._flush_log()
-
     def _fail(self, response: Response, exc: BaseException) -> None:
         conn = response._conn
         response._conn = None
@@ -533,7 +424,7 @@ class Pool:
         except BaseException as exc:
             self._fail(response, exc)
             raise
-        self._finish(response)
+        self._runner.finish(response)
         return body
 
     def _read_some(self, response: Response, max_bytes: int) -> bytes:
@@ -544,7 +435,7 @@ class Pool:
             self._fail(response, exc)
             raise
         if conn.parser.message_complete and not conn.parser.buffered_body:
-            self._finish(response)
+            self._runner.finish(response)
         return chunk
 
     def _release_early(self, response: Response) -> None:
@@ -562,7 +453,7 @@ class Pool:
             if core.debug:
                 logger.debug("%s: drained %d unread body bytes to save connection fd=%d",
                              conn.origin, drained, conn.fileno)
-        self._finish(response)
+        self._runner.finish(response)
 
     def _abandon(self, response: Response) -> None:
         """A response garbage-collected with its connection: a finalizer must

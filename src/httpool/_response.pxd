@@ -18,3 +18,6 @@ cdef class Response:
         readonly double _started
         public double _finished        # when the body ended; < 0 until then
         public bint _streamed          # iter_bytes() took part of the body
+
+    cdef fill(self, object pool, Connection conn, str method, str url, double deadline,
+              double read_timeout, double started)

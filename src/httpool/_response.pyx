@@ -22,8 +22,12 @@ from httpool._models import Headers
 cdef class Response:
     """An HTTP response: status, headers and body."""
 
-    def __init__(self, object pool, Connection conn, str method, str url, double deadline,
-                 double read_timeout, double started):
+    def __init__(self, *args):
+        raise TypeError("responses are made by a Pool; they cannot be created directly")
+
+    cdef fill(self, object pool, Connection conn, str method, str url, double deadline,
+              double read_timeout, double started):
+        """Take the status line and headers from the connection's parser."""
         cdef ResponseParser parser = conn.parser
         cdef str version = parser.version()
         self.status_code = parser.status_code
