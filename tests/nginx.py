@@ -43,6 +43,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from httpool._embedded_server import find_nginx, free_port
+
 HOST = "127.0.0.1"
 
 
@@ -114,21 +116,6 @@ http {{
 
 class NginxError(RuntimeError):
     """nginx did not start or did not stop."""
-
-
-def find_nginx() -> str | None:
-    """Path of the nginx binary: $HTTPOOL_NGINX, PATH, then /usr/sbin/nginx."""
-    candidates = [os.environ.get("HTTPOOL_NGINX"), shutil.which("nginx"), "/usr/sbin/nginx"]
-    for candidate in candidates:
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 class NginxServer:
@@ -212,7 +199,7 @@ class NginxServer:
             self.workdir = Path(tempfile.mkdtemp(prefix="httpool-nginx-"))
         self._populate()
         for attempt in range(attempts):
-            self.port = _free_port()
+            self.port = free_port()
             try:
                 self._launch()
                 return

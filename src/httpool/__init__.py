@@ -20,8 +20,8 @@ from httpool._parser import ResponseParser
 from httpool._pool import Pool
 from httpool._response import Response
 from httpool._stats import ClosedStats, CloseReason, OriginStats, PoolStats
+from httpool._version import __version__
 
-__version__ = "0.1.0"
 
 __all__ = [
     "ClosedStats",

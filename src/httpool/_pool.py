@@ -32,12 +32,12 @@ from httpool._models import Headers, Timeout
 from httpool._request import Plan, Runner
 from httpool._response import Response
 from httpool._stats import CloseReason, OriginStats, PoolStats
+from httpool._version import __version__
 
 __all__ = ["Pool"]
 
 logger = logging.getLogger("httpool")
 
-_VERSION = "0.1.0"
 _REPLAYABLE = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 # Methods whose requests carry a body by definition: send Content-Length: 0 when empty.
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -191,7 +191,7 @@ class Pool:
                               _seconds("max_lifetime", max_lifetime))
         self._timeout = Timeout.coerce(timeout, Timeout())
         self._max_drain = max_drain
-        default = [("User-Agent", f"httpool/{_VERSION}"), ("Accept", "*/*")]
+        default = [("User-Agent", f"httpool/{__version__}"), ("Accept", "*/*")]
         extra = list(Headers(headers).multi_items())
         overridden = {name.lower() for name, _ in extra}
         if overridden & _FRAMING or "host" in overridden:

@@ -1,0 +1,240 @@
+"""The server ``python -m httpool bench`` measures against when given no URL.
+
+Both kinds serve the same two bodies on 127.0.0.1, on a port picked at start:
+``/small`` (``Hello, world!``, 13 bytes) and ``/1m`` (1 MiB of 16-byte lines
+holding their offset).
+
+* ``nginx``, when installed (found on PATH, else at /usr/sbin/nginx): started
+  as a child in the foreground (``daemon off``, so the Popen handle is the
+  master) with one worker process, a config and document root written to a
+  temporary directory removed at stop, and keep-alive for 10^6 requests per
+  connection (nginx's default of 1000 would make every client reconnect
+  during a run). As root the config says ``user root;``: the default worker
+  user could not read the temporary directory. Start-up polls until nginx
+  answers; stop is SIGQUIT (graceful), then SIGKILL.
+* ``builtin``: ``httpool._benchserver.BenchServer``, compiled, running its
+  epoll loop without the GIL in a thread of this process.
+
+``start_server("auto")`` takes nginx when it is installed and falls back to
+the built-in server, saying why, when nginx does not start.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional, Union
+
+from httpool._benchserver import ONE_MIB_BODY, SMALL_BODY, BenchServer
+
+__all__ = ["ServerError", "find_nginx", "start_server"]
+
+HOST = "127.0.0.1"
+_START_TIMEOUT = 5.0
+_STOP_TIMEOUT = 3.0
+
+_NGINX_CONFIG = """\
+# Written by httpool's bench; everything lives under {work}.
+daemon off;
+master_process on;
+worker_processes 1;
+{user}
+pid {work}/nginx.pid;
+lock_file {work}/nginx.lock;
+error_log {work}/error.log warn;
+
+events {{
+    worker_connections 4096;
+}}
+
+http {{
+    access_log off;
+    client_body_temp_path {work}/tmp/client_body;
+    proxy_temp_path {work}/tmp/proxy;
+    fastcgi_temp_path {work}/tmp/fastcgi;
+    uwsgi_temp_path {work}/tmp/uwsgi;
+    scgi_temp_path {work}/tmp/scgi;
+    types {{ }}
+    default_type application/octet-stream;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    open_file_cache max=16;
+    keepalive_timeout 75s;
+    keepalive_requests 1000000;
+
+    server {{
+        listen {host}:{port} backlog=4096;
+        root {work}/html;
+    }}
+}}
+"""
+
+
+class ServerError(RuntimeError):
+    """The embedded server did not start."""
+
+
+def find_nginx() -> Optional[str]:
+    """Path of the nginx binary: $HTTPOOL_NGINX, PATH, then /usr/sbin/nginx."""
+    candidates = [os.environ.get("HTTPOOL_NGINX"), shutil.which("nginx"), "/usr/sbin/nginx"]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (a later bind may still race)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def _answers(port: int) -> bool:
+    """Whether GET /small on port gets the small body back."""
+    try:
+        with socket.create_connection((HOST, port), timeout=1.0) as sock:
+            sock.sendall(b"GET /small HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            reply = b""
+            while chunk := sock.recv(65536):
+                reply += chunk
+    except OSError:
+        return False
+    return reply.startswith(b"HTTP/1.1 200 ") and reply.endswith(SMALL_BODY)
+
+
+class NginxServer:
+    """nginx as a child process, configured in a temporary directory."""
+
+    name = "nginx"
+
+    def __init__(self, binary: str) -> None:
+        self.binary = binary
+        self.port = 0
+        self.version = self._version()
+        self._work = Path(tempfile.mkdtemp(prefix="httpool-bench-nginx-"))
+        self._proc: Optional[subprocess.Popen[bytes]] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def description(self) -> str:
+        return f"nginx {self.version} ({self.binary}, 1 worker process)"
+
+    def _version(self) -> str:
+        try:
+            out = subprocess.run([self.binary, "-v"], capture_output=True, text=True, timeout=5).stderr
+        except (OSError, subprocess.SubprocessError):
+            return "?"
+        return out.strip().rpartition("/")[2] or "?"
+
+    def start(self, attempts: int = 3) -> None:
+        (self._work / "tmp").mkdir()
+        (self._work / "html").mkdir()
+        (self._work / "html" / "small").write_bytes(SMALL_BODY)
+        (self._work / "html" / "1m").write_bytes(ONE_MIB_BODY)
+        try:
+            for attempt in range(attempts):
+                self.port = free_port()
+                try:
+                    self._launch()
+                    return
+                except ServerError as exc:
+                    self._kill()
+                    # Someone took the port between our probe and nginx's bind.
+                    if "Address already in use" not in str(exc) or attempt == attempts - 1:
+                        raise
+        except BaseException:
+            self.stop()
+            raise
+
+    def _launch(self) -> None:
+        config = self._work / "nginx.conf"
+        config.write_text(_NGINX_CONFIG.format(
+            work=self._work, host=HOST, port=self.port,
+            user="user root;" if os.geteuid() == 0 else ""))
+        error_log = self._work / "error.log"
+        error_log.write_bytes(b"")
+        self._proc = subprocess.Popen(
+            [self.binary, "-p", str(self._work), "-c", str(config), "-e", str(error_log)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not _answers(self.port):
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                log = error_log.read_text(errors="replace").strip().splitlines()
+                raise ServerError(f"nginx did not start: {log[-1] if log else 'no message'}")
+            time.sleep(0.01)  # polling another process: nothing to wait on
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        for sig in (signal.SIGQUIT, signal.SIGKILL):
+            if proc.poll() is not None:
+                return
+            proc.send_signal(sig)
+            try:
+                proc.wait(_STOP_TIMEOUT)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+    def stop(self) -> None:
+        self._kill()
+        shutil.rmtree(self._work, ignore_errors=True)
+
+
+class BuiltinServer:
+    """httpool._benchserver in a thread of this process."""
+
+    name = "builtin"
+    description = "built-in (httpool._benchserver: epoll, one thread in this process, GIL released)"
+
+    def __init__(self) -> None:
+        self._server = BenchServer(HOST, 0)
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def start(self) -> None:
+        self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+EmbeddedServer = Union[NginxServer, BuiltinServer]
+
+
+def start_server(choice: str) -> tuple[EmbeddedServer, Optional[str]]:
+    """Start the server `choice` asks for ("auto", "nginx" or "builtin").
+
+    Returns it and, when "auto" fell back to the built-in server although
+    nginx is installed, why. Raises ServerError when "nginx" cannot be had.
+    """
+    binary = find_nginx() if choice != "builtin" else None
+    if binary is None and choice == "nginx":
+        raise ServerError("nginx is not installed (looked on PATH and at /usr/sbin/nginx)")
+    note = None
+    if binary is not None:
+        nginx = NginxServer(binary)
+        try:
+            nginx.start()
+            return nginx, None
+        except (ServerError, OSError) as exc:
+            if choice == "nginx":
+                raise ServerError(str(exc)) from exc
+            note = f"{exc}; using the built-in server"
+    builtin = BuiltinServer()
+    builtin.start()
+    return builtin, note

@@ -1,0 +1,291 @@
+"""The measuring loops of ``python -m httpool bench``.
+
+A ``LoadRun`` sends GET requests to one URL through one client (a
+``httpool._peers`` adapter) from ``concurrency`` workers until its ``Budget``
+says stop: after a number of requests in all, or at a deadline. An optional
+warm-up runs first on the same client (connections opened, caches filled) and
+is not recorded.
+
+Workers are threads sharing the sync client, or asyncio tasks sharing the async
+one; with one worker, the loop runs in the calling thread. Each worker writes
+only its own ``Recorder``, so recording takes no lock. For every request it
+keeps the latency (``time.perf_counter_ns`` around the call, so it includes any
+wait for a pooled connection), the status, the body size, or the error by
+type with its first message. Another thread may read ``LoadRun.completed()``
+while the run goes on (it only sums list lengths): the live progress line does.
+
+Results, when the run ends. Requests/s counts responses of any status. A run
+of a number of requests divides them by the wall time from the start signal to
+the end of the last worker. A run of some seconds counts, as wrk does, only the
+responses that arrived within those seconds: a client that starves a few
+requests for a long time would otherwise be charged for the wait after the
+deadline, not for what it did within it. (Each worker has at most one response
+after the deadline, the one in flight then; it comes last in its recorder.)
+Latency percentiles are nearest-rank over every response, late ones included.
+
+Ctrl-C: the budget is stopped so that every worker ends after its current
+request, the workers are given a moment to do so (they are daemon threads and
+cannot hold the process), the client is closed, and KeyboardInterrupt goes on
+up. Under asyncio, ``asyncio.run`` cancels the tasks itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any, Optional
+
+from httpool._peers import Peer
+
+__all__ = ["Budget", "LoadRun", "Result"]
+
+_clock = time.perf_counter_ns
+_JOIN_AFTER_INTERRUPT = 1.0  # seconds given to each worker thread to finish its request
+
+
+class Budget:
+    """When a run stops: after `requests` in all, or `seconds` after start()."""
+
+    def __init__(self, *, requests: Optional[int] = None, seconds: Optional[float] = None) -> None:
+        if (requests is None) == (seconds is None):
+            raise ValueError("give requests or seconds")
+        self.requests = requests
+        self.seconds = seconds
+        self._limit = requests or 0
+        self._tickets = itertools.count()  # next() is atomic under the GIL
+        self.end_ns = 0  # with seconds: the deadline, on the perf_counter_ns clock
+        self.take: Callable[[], bool] = self._take_ticket if requests is not None else self._before_end
+
+    def start(self) -> None:
+        if self.seconds is not None:
+            self.end_ns = _clock() + round(self.seconds * 1e9)
+
+    def stop(self) -> None:
+        """No request starts after this."""
+        self._limit = 0
+        self.end_ns = 0
+
+    def _take_ticket(self) -> bool:
+        return next(self._tickets) < self._limit
+
+    def _before_end(self) -> bool:
+        return _clock() < self.end_ns
+
+
+class Recorder:
+    """What one worker saw."""
+
+    __slots__ = ("latencies", "last_response_ns", "statuses", "body_bytes", "errors",
+                 "error_examples", "error_count")
+
+    def __init__(self) -> None:
+        self.latencies: list[int] = []  # ns, successful requests only
+        self.last_response_ns = 0       # when the last response arrived
+        self.statuses: dict[int, int] = {}
+        self.body_bytes = 0
+        self.errors: Counter[str] = Counter()
+        self.error_examples: dict[str, str] = {}
+        self.error_count = 0
+
+    @property
+    def completed(self) -> int:
+        return len(self.latencies) + self.error_count
+
+    def answered(self, started_ns: int, status: int, size: int) -> None:
+        self.last_response_ns = finished = _clock()
+        self.latencies.append(finished - started_ns)
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+        self.body_bytes += size
+
+    def failed(self, exc: Exception) -> None:
+        name = type(exc).__name__
+        self.errors[name] += 1
+        self.error_examples.setdefault(name, str(exc) or repr(exc))
+        self.error_count += 1
+
+
+@dataclasses.dataclass
+class Result:
+    """A finished run."""
+
+    elapsed_s: float         # wall time
+    window_s: float          # the time requests/s is counted over
+    counted: int             # the responses counted: those that arrived within window_s
+    latencies_ns: list[int]  # sorted
+    statuses: dict[int, int]
+    body_bytes: int
+    errors: dict[str, int]
+    error_examples: dict[str, str]
+    client_stats: Any = None  # what the client says about itself (httpool: PoolStats)
+
+    @classmethod
+    def merge(cls, recorders: list[Recorder], budget: Budget, elapsed_ns: int, client_stats: Any) -> Result:
+        latencies: list[int] = []
+        statuses: Counter[int] = Counter()
+        errors: Counter[str] = Counter()
+        examples: dict[str, str] = {}
+        for recorder in recorders:
+            latencies += recorder.latencies
+            statuses.update(recorder.statuses)
+            errors.update(recorder.errors)
+            for name, message in recorder.error_examples.items():
+                examples.setdefault(name, message)
+        latencies.sort()
+        if budget.seconds is not None:
+            window = budget.seconds
+            counted = len(latencies) - sum(r.last_response_ns > budget.end_ns for r in recorders)
+        else:
+            window, counted = elapsed_ns / 1e9, len(latencies)
+        return cls(elapsed_ns / 1e9, window, counted, latencies, dict(statuses),
+                   sum(r.body_bytes for r in recorders), dict(errors), examples, client_stats)
+
+    @property
+    def responses(self) -> int:
+        return len(self.latencies_ns)
+
+    @property
+    def error_total(self) -> int:
+        return sum(self.errors.values())
+
+    @property
+    def requests_per_s(self) -> float:
+        return self.counted / self.window_s if self.window_s > 0 else 0.0
+
+    def percentile_ns(self, q: float) -> Optional[int]:
+        """Nearest-rank percentile (q in 0..100) of the latencies, None without any."""
+        if not self.latencies_ns:
+            return None
+        rank = max(1, math.ceil(q / 100 * len(self.latencies_ns)))
+        return self.latencies_ns[min(rank, len(self.latencies_ns)) - 1]
+
+    @property
+    def mean_ns(self) -> Optional[float]:
+        return sum(self.latencies_ns) / len(self.latencies_ns) if self.latencies_ns else None
+
+
+def _work(get: Callable[[str], tuple[int, int]], url: str, budget: Budget, recorder: Recorder) -> None:
+    take = budget.take
+    while take():
+        started = _clock()
+        try:
+            status, size = get(url)
+        except Exception as exc:  # counted by type; the run goes on
+            recorder.failed(exc)
+            continue
+        recorder.answered(started, status, size)
+
+
+async def _work_async(get: Callable[[str], Awaitable[tuple[int, int]]], url: str, budget: Budget,
+                      recorder: Recorder) -> None:
+    take = budget.take
+    while take():
+        started = _clock()
+        try:
+            status, size = await get(url)
+        except Exception as exc:  # counted by type; the run goes on
+            recorder.failed(exc)
+            continue
+        recorder.answered(started, status, size)
+
+
+def _run_threads(get: Callable[[str], tuple[int, int]], url: str, budget: Budget,
+                 recorders: list[Recorder]) -> int:
+    """Run one worker per recorder; the wall time in ns."""
+    if len(recorders) == 1:
+        budget.start()
+        started = _clock()
+        _work(get, url, budget, recorders[0])
+        return _clock() - started
+    barrier = threading.Barrier(len(recorders) + 1)
+
+    def worker(recorder: Recorder) -> None:
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:  # interrupted before the start
+            return
+        _work(get, url, budget, recorder)
+
+    threads = [threading.Thread(target=worker, args=(recorder,), name=f"bench-worker-{i}", daemon=True)
+               for i, recorder in enumerate(recorders)]
+    try:
+        for thread in threads:
+            thread.start()
+        budget.start()
+        barrier.wait()
+        started = _clock()
+        for thread in threads:
+            thread.join()
+        return _clock() - started
+    except BaseException:
+        budget.stop()
+        barrier.abort()
+        for thread in threads:
+            if thread.is_alive():
+                thread.join(_JOIN_AFTER_INTERRUPT)
+        raise
+
+
+async def _run_tasks(get: Callable[[str], Awaitable[tuple[int, int]]], url: str, budget: Budget,
+                     recorders: list[Recorder]) -> int:
+    budget.start()
+    started = _clock()
+    await asyncio.gather(*(_work_async(get, url, budget, recorder) for recorder in recorders))
+    return _clock() - started
+
+
+class LoadRun:
+    """One client, one URL, `concurrency` workers: a warm-up, then the measured run."""
+
+    def __init__(self, peer: Peer, url: str, *, concurrency: int, budget: Budget,
+                 warmup: Optional[Budget] = None, timeout: float = 10.0) -> None:
+        self.peer = peer
+        self.url = url
+        self.concurrency = concurrency
+        self.budget = budget
+        self.warmup = warmup
+        self.timeout = timeout
+        self.phase = "starting"  # then "warm-up" and "measuring"
+        self.phase_started_ns = _clock()
+        self.recorders: list[Recorder] = []
+
+    def completed(self) -> int:
+        """Requests done in the current phase (safe to call from another thread)."""
+        return sum(recorder.completed for recorder in self.recorders)
+
+    def _enter(self, phase: str) -> list[Recorder]:
+        recorders = [Recorder() for _ in range(self.concurrency)]
+        self.recorders = recorders
+        self.phase = phase
+        self.phase_started_ns = _clock()
+        return recorders
+
+    def execute(self) -> Result:
+        if self.peer.is_async:
+            return asyncio.run(self._execute_async())
+        client = self.peer.open(self.concurrency, self.timeout)
+        try:
+            if self.warmup is not None:
+                _run_threads(client.get, self.url, self.warmup, self._enter("warm-up"))
+            recorders = self._enter("measuring")
+            elapsed = _run_threads(client.get, self.url, self.budget, recorders)
+            stats = client.stats() if hasattr(client, "stats") else None
+        finally:
+            client.close()
+        return Result.merge(recorders, self.budget, elapsed, stats)
+
+    async def _execute_async(self) -> Result:
+        client = self.peer.open(self.concurrency, self.timeout)
+        try:
+            if self.warmup is not None:
+                await _run_tasks(client.get, self.url, self.warmup, self._enter("warm-up"))
+            recorders = self._enter("measuring")
+            elapsed = await _run_tasks(client.get, self.url, self.budget, recorders)
+        finally:
+            await client.close()
+        return Result.merge(recorders, self.budget, elapsed, None)
