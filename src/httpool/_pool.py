@@ -1,8 +1,9 @@
 """The public Pool: arguments checked, requests planned, slow paths.
 
-The per-request hot path (checkout, send, receive, release, and the retry
-rule) runs in httpool._request.Runner; the I/O in httpool._conn and the
-accounting in httpool._idle. This module holds the public API and what is not
+The per-request hot path (request(), get() and the other methods, checkout,
+send, receive, release, and the retry rule) is Pool's compiled base class,
+httpool._request.Runner; the I/O runs in httpool._conn and the accounting in
+httpool._idle. This module holds the public API and what is not
 worth compiling: checking arguments and encoding a request once (its Plan),
 waiting for a slot and opening a connection, and releasing a response early:
 the rest of its body is drained (up to ``max_drain`` bytes, within the
@@ -17,7 +18,7 @@ import os
 import time
 import urllib.parse
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Optional, Union
 
 from httpool import _stats
@@ -104,19 +105,6 @@ class _Target:
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
-def _shortcut(method: str) -> Callable[..., Response]:
-    """Pool.get, Pool.post...: request() with the method filled in, calling
-    the runner directly (one Python call less per request)."""
-
-    def send(self: Pool, url: str, *, headers: Any = None, body: Any = None, params: Any = None,
-             json: Any = None, timeout: Union[Timeout, float, None] = None) -> Response:
-        return self._runner.send(method, url, headers, body, params, json, timeout, True)
-
-    send.__name__ = send.__qualname__ = method.lower()
-    send.__doc__ = f"Send a {method} request and read the whole response (see request())."
-    return send
-
-
 class _Stream:
     """The context manager of Pool.stream(). Not a generator: one dropped
     without its `with` block ending must not drain from a finalizer; its
@@ -130,7 +118,7 @@ class _Stream:
         self._response: Optional[Response] = None
 
     def __enter__(self) -> Response:
-        self._response = self._pool._runner.send(*self._args, False)
+        self._response = self._pool.send(*self._args, False)
         return self._response
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -161,7 +149,7 @@ def _seconds(name: str, value: Any) -> float:
     return float(value)
 
 
-class Pool:
+class Pool(Runner):
     """A thread-safe pool of HTTP/1.1 connections.
 
     >>> with Pool() as pool:
@@ -201,18 +189,12 @@ class Pool:
         # The default header lines as bytes, checked once for CR, LF and NUL by
         # build_request_head: its head minus the request line and final CRLF.
         self._fixed_tail = build_request_head("GET", "/", b"", self._headers).split(b"\r\n", 1)[1][:-2]
-        self._runner = Runner(self, self._core, retries, self._timeout)
+        self._setup(self._core, retries, self._timeout)
         self._targets: dict = {}
         self._fixed: dict = {}
         _pools.add(self)
 
     # ---------------------------------------------------------------- API
-
-    def request(self, method: str, url: str, *, headers: Any = None, body: Any = None,
-                params: Any = None, json: Any = None,
-                timeout: Union[Timeout, float, None] = None) -> Response:
-        """Send a request and read the whole response."""
-        return self._runner.send(method, url, headers, body, params, json, timeout, True)
 
     def stream(self, method: str, url: str, *, headers: Any = None, body: Any = None,
                params: Any = None, json: Any = None,
@@ -222,13 +204,6 @@ class Pool:
         draining what is left."""
         return _Stream(self, (method, url, headers, body, params, json, timeout))
 
-    get = _shortcut("GET")
-    head = _shortcut("HEAD")
-    post = _shortcut("POST")
-    put = _shortcut("PUT")
-    patch = _shortcut("PATCH")
-    delete = _shortcut("DELETE")
-    options = _shortcut("OPTIONS")
 
     def stats(self) -> PoolStats:
         """Counters of the whole pool, with per-origin figures."""
@@ -424,7 +399,7 @@ class Pool:
         except BaseException as exc:
             self._fail(response, exc)
             raise
-        self._runner.finish(response)
+        self.finish(response)
         return body
 
     def _read_some(self, response: Response, max_bytes: int) -> bytes:
@@ -435,7 +410,7 @@ class Pool:
             self._fail(response, exc)
             raise
         if conn.parser.message_complete and not conn.parser.buffered_body:
-            self._runner.finish(response)
+            self.finish(response)
         return chunk
 
     def _release_early(self, response: Response) -> None:
@@ -453,7 +428,7 @@ class Pool:
             if core.debug:
                 logger.debug("%s: drained %d unread body bytes to save connection fd=%d",
                              conn.origin, drained, conn.fileno)
-        self._runner.finish(response)
+        self.finish(response)
 
     def _abandon(self, response: Response) -> None:
         """A response garbage-collected with its connection: a finalizer must

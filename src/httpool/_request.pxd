@@ -21,10 +21,9 @@ cdef class Plan:
 
 
 cdef class Runner:
-    """Runs requests on a pool: the per-request hot path."""
+    """The per-request hot path; the base class of httpool.Pool."""
     cdef:
         PoolCore core
-        object pool                   # the httpool.Pool: plans, connects and waits
         dict plans                    # method -> url -> Plan, for requests with no options
         int retries
         object timeout                # the pool's default Timeout

@@ -13,10 +13,12 @@ The rules it carries out (the Pool in httpool._pool is their public face):
   once (reusable or closed, with its reason counted); one released early is
   drained by the pool first (seeds 001, 004).
 
-Only the common case runs here: a request with no options reuses a cached
-Plan, and an idle connection comes straight from PoolCore.checkout. Opening a
-connection and waiting for a slot stay in Python (Pool._connect), where their
-cost is small next to a TCP handshake or a wait.
+Runner is the base class of httpool.Pool, so that pool.get(url) runs here
+from its first instruction. Only the common case runs here: a request with no
+options reuses a cached Plan, and an idle connection comes straight from
+PoolCore.checkout. Building a plan, opening a connection and waiting for a
+slot are Pool's Python methods (_plan, _connect), whose cost is small next to
+what they do.
 """
 
 import logging
@@ -52,14 +54,52 @@ cdef class Plan:
 
 
 cdef class Runner:
-    def __init__(self, object pool, PoolCore core, int retries, object timeout):
-        self.pool = pool
+    def _setup(self, PoolCore core, int retries, object timeout):
+        """Called by Pool.__init__ once its arguments are checked."""
         self.core = core
         self.plans = {}
         self.retries = retries
         self.timeout = timeout
         self.read_timeout = -1.0 if timeout.read is None else timeout.read
         self.write_timeout = -1.0 if timeout.write is None else timeout.write
+
+    def request(self, str method, str url, *, headers=None, body=None, params=None, json=None,
+                timeout=None):
+        """Send a request and read the whole response.
+
+        headers: a mapping or (name, value) pairs; body: bytes-like or str
+        (sent with Content-Length) or an iterable of bytes (sent chunked);
+        params: query parameters appended to the URL; json: a body encoded as
+        JSON; timeout: a Timeout, or a number of seconds for the whole request."""
+        return self.send(method, url, headers, body, params, json, timeout, True)
+
+    def get(self, str url, *, headers=None, body=None, params=None, json=None, timeout=None):
+        """request("GET", url, ...)"""
+        return self.send("GET", url, headers, body, params, json, timeout, True)
+
+    def head(self, str url, *, headers=None, body=None, params=None, json=None, timeout=None):
+        """request("HEAD", url, ...)"""
+        return self.send("HEAD", url, headers, body, params, json, timeout, True)
+
+    def post(self, str url, *, headers=None, body=None, params=None, json=None, timeout=None):
+        """request("POST", url, ...)"""
+        return self.send("POST", url, headers, body, params, json, timeout, True)
+
+    def put(self, str url, *, headers=None, body=None, params=None, json=None, timeout=None):
+        """request("PUT", url, ...)"""
+        return self.send("PUT", url, headers, body, params, json, timeout, True)
+
+    def patch(self, str url, *, headers=None, body=None, params=None, json=None, timeout=None):
+        """request("PATCH", url, ...)"""
+        return self.send("PATCH", url, headers, body, params, json, timeout, True)
+
+    def delete(self, str url, *, headers=None, body=None, params=None, json=None, timeout=None):
+        """request("DELETE", url, ...)"""
+        return self.send("DELETE", url, headers, body, params, json, timeout, True)
+
+    def options(self, str url, *, headers=None, body=None, params=None, json=None, timeout=None):
+        """request("OPTIONS", url, ...)"""
+        return self.send("OPTIONS", url, headers, body, params, json, timeout, True)
 
     cpdef Response send(self, str method, str url, object headers, object body, object params,
                         object json, object timeout, bint read_body):
@@ -77,12 +117,12 @@ cdef class Runner:
                 by_url = self.plans[method] = {}
             plan = by_url.get(url)
             if plan is None:
-                plan = self.pool._plan(method, url, None, None, None, None)
+                plan = self._plan(method, url, None, None, None, None)
                 if len(by_url) >= PLAN_CACHE_SIZE:
                     by_url.clear()
                 by_url[url] = plan
         else:
-            plan = self.pool._plan(method, url, headers, body, params, json)
+            plan = self._plan(method, url, headers, body, params, json)
         if timeout is not None:
             t = type(self.timeout).coerce(timeout, self.timeout)
             read_timeout = -1.0 if t.read is None else t.read
@@ -111,7 +151,7 @@ cdef class Runner:
                                             read_body, deadline, read_timeout, write_timeout)
                 else:
                     conn.send_request(plan.head, None, plan.client_close, deadline, write_timeout)
-                    self.pool._send_chunks(conn, plan.chunks, deadline, write_timeout)
+                    self._send_chunks(conn, plan.chunks, deadline, write_timeout)
                     conn.receive_head(plan.head_request, deadline, read_timeout)
                     content = conn.read_body(deadline, read_timeout) if read_body else None
             except ConnectionClosed:
@@ -124,21 +164,21 @@ cdef class Runner:
                                      "closed before any response byte", conn.origin,
                                      plan.method, plan.path)
                     continue
-                self.pool._flush_log()
+                self._flush_log()
                 raise
             except TimeoutError:
                 core.count(conn, COUNT_TIMEOUTS)
                 core.discard(conn, CLOSE_TIMEOUT)
-                self.pool._flush_log()
+                self._flush_log()
                 raise
             except BaseException:
                 core.discard(conn, CLOSE_ERROR)
-                self.pool._flush_log()
+                self._flush_log()
                 raise
             break
         core.count(conn, COUNT_REQUESTS)
         response = Response.__new__(Response)
-        response.fill(self.pool, conn, plan.method, plan.url, deadline, read_timeout, started)
+        response.fill(self, conn, plan.method, plan.url, deadline, read_timeout, started)
         if content is not None:
             response._content = content
             self.finish(response)
@@ -149,9 +189,9 @@ cdef class Runner:
         waits for a slot and connects)."""
         cdef object grant = self.core.checkout(plan.slots, hp_now())
         if type(grant) is not Connection:
-            return self.pool._connect(plan.slots, plan.target, grant, deadline, t)
+            return self._connect(plan.slots, plan.target, grant, deadline, t)
         if self.core.debug:
-            self.pool._flush_log()
+            self._flush_log()
             logger.debug("%s: reusing connection fd=%d", plan.slots.origin, (<Connection>grant).fd)
         return <Connection>grant
 
@@ -166,4 +206,4 @@ cdef class Runner:
         else:
             self.core.discard(conn, conn.end_reason())
         if self.core.debug:
-            self.pool._flush_log()
+            self._flush_log()
