@@ -88,6 +88,31 @@ cdef str _os_error(int err):
     return f"{strerror(err).decode(errors='replace')} (errno {err})"
 
 
+cdef class AddressList:
+    """The addresses of host:port, from getaddrinfo (run without the GIL)."""
+
+    @staticmethod
+    cdef AddressList resolve(str host, int port, str origin):
+        cdef AddressList found = AddressList.__new__(AddressList)
+        cdef addrinfo hints
+        cdef int rc
+        cdef bytes host_b = host.encode("idna") if not host.isascii() else host.encode()
+        cdef bytes port_b = str(port).encode()
+        cdef const char* c_host = host_b
+        cdef const char* c_port = port_b
+        memset(&hints, 0, sizeof(hints))
+        hints.ai_socktype = SOCK_STREAM
+        with nogil:
+            rc = getaddrinfo(c_host, c_port, &hints, &found.first)
+        if rc != 0:
+            raise ConnectError(f"{origin}: cannot resolve {host!r}: {gai_strerror(rc).decode()}")
+        return found
+
+    def __dealloc__(self):
+        if self.first != NULL:
+            freeaddrinfo(self.first)
+
+
 cdef class Connection:
     """A connection to one origin. Created by Pool; not used directly."""
 
@@ -105,7 +130,8 @@ cdef class Connection:
             raise MemoryError()
 
     def __dealloc__(self):
-        # Only reached when the pool lost track of an open connection.
+        self._unload()
+        # Only reached with an open socket when the pool lost track of it.
         if self.fd >= 0:
             close(self.fd)
         if self.epfd >= 0:
@@ -121,61 +147,70 @@ cdef class Connection:
         """Connect to host:port (resolved here, trying each address in turn)."""
         cdef Connection conn = Connection(key, origin)
         conn._open(host, port, deadline, connect_timeout)
-        _live.add(conn)
         return conn
 
     cdef int _open(self, str host, int port, double deadline, double connect_timeout) except -1:
-        cdef addrinfo hints
-        cdef addrinfo* found = NULL
-        cdef addrinfo* ai
-        cdef int rc, fd, err = 0, one = 1
-        cdef socklen_t errlen = sizeof(int)
-        cdef bytes host_b = host.encode("idna") if not host.isascii() else host.encode()
-        cdef bytes port_b = str(port).encode()
-        cdef const char* c_host = host_b
-        cdef const char* c_port = port_b
-        memset(&hints, 0, sizeof(hints))
-        hints.ai_socktype = SOCK_STREAM
-        with nogil:
-            rc = getaddrinfo(c_host, c_port, &hints, &found)
-        if rc != 0:
-            raise ConnectError(f"{self.origin}: cannot resolve {host!r}: {gai_strerror(rc).decode()}")
-        self.epfd = epoll_create1(EPOLL_CLOEXEC)
-        if self.epfd < 0:
-            freeaddrinfo(found)
-            raise ConnectError(f"{self.origin}: epoll_create1 failed: {_os_error(errno)}")
+        cdef AddressList addresses = AddressList.resolve(host, port, self.origin)
+        cdef addrinfo* ai = addresses.first
+        cdef int err = 0
         try:
-            ai = found
             while ai != NULL:
-                fd = socket(ai.ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
-                if fd < 0:
-                    err = errno
-                    ai = ai.ai_next
-                    continue
-                self.fd = fd
-                # Requests go out in one sendmsg; waiting for ACKs only adds latency.
-                setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))
-                self.watching = 0
-                self._watch(EPOLLOUT)
-                with nogil:
-                    rc = connect(fd, ai.ai_addr, ai.ai_addrlen)
-                    err = errno if rc < 0 else 0
+                err = self.connect_start(ai)
                 if err == EINPROGRESS:
                     self._wait(EPOLLOUT, deadline, connect_timeout, PHASE_CONNECT)
-                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen)
+                    err = self.connect_result()
                 if err == 0:
-                    self.created = hp_now()
-                    self._watch(EPOLLIN)
                     return 0
-                epoll_ctl(self.epfd, EPOLL_CTL_DEL, fd, NULL)
-                close(fd)
-                self.fd = -1
                 ai = ai.ai_next
         except BaseException:
             self.close(CLOSE_ERROR)   # no-op when the wait already closed it
             raise
-        finally:
-            freeaddrinfo(found)
+        self.connect_failed(err)
+
+    cdef int connect_start(self, addrinfo* ai) except -1:
+        """A non-blocking socket and connect() to one address. Returns 0 when
+        connected, EINPROGRESS while connecting (wait for EPOLLOUT, then
+        connect_result()), or the errno of a failure (the socket is closed)."""
+        cdef int fd, rc, err, one = 1
+        if self.epfd < 0:
+            self.epfd = epoll_create1(EPOLL_CLOEXEC)
+            if self.epfd < 0:
+                raise ConnectError(f"{self.origin}: epoll_create1 failed: {_os_error(errno)}")
+        fd = socket(ai.ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
+        if fd < 0:
+            return errno
+        self.fd = fd
+        # Requests go out in one sendmsg; waiting for ACKs only adds latency.
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))
+        self.watching = 0
+        self._watch(EPOLLOUT)
+        with nogil:
+            rc = connect(fd, ai.ai_addr, ai.ai_addrlen)
+            err = errno if rc < 0 else 0
+        if err == EINPROGRESS:
+            return EINPROGRESS
+        return self._connected(err)
+
+    cdef int connect_result(self) except -1:
+        """After EPOLLOUT on a connecting socket: 0, or the errno of a failure."""
+        cdef int err = 0
+        cdef socklen_t errlen = sizeof(int)
+        getsockopt(self.fd, SOL_SOCKET, SO_ERROR, &err, &errlen)
+        return self._connected(err)
+
+    cdef int _connected(self, int err) except -1:
+        if err == 0:
+            self.created = hp_now()
+            self._watch(EPOLLIN)
+            _live.add(self)
+            return 0
+        epoll_ctl(self.epfd, EPOLL_CTL_DEL, self.fd, NULL)
+        close(self.fd)
+        self.fd = -1
+        return err
+
+    cdef int connect_failed(self, int err) except -1:
+        """Every address failed, the last with err: close and raise ConnectError."""
         self.close(CLOSE_ERROR)
         if err == ECONNREFUSED:
             raise ConnectError(f"{self.origin}: connection refused")
@@ -261,19 +296,39 @@ cdef class Connection:
             err[0] = errno
         return n
 
-    cdef int _send_iov(self, iovec* iov, int count, double deadline, double write_timeout) except -1:
-        """Send every byte of iov. Returns 1 when the server answered or closed
-        before the request was sent whole (the caller then reads the answer),
-        0 when all was sent."""
-        cdef msghdr msg
+    cdef int _load(self, object head, object body) except -1:
+        """Make head (and body, if not None) the bytes to send next. Their
+        buffers are held until sent whole (_unload), so the iovecs stay valid."""
+        self._unload()
+        PyObject_GetBuffer(head, &self._views[0], PyBUF_SIMPLE)
+        self._nviews = 1
+        self._iov[0].iov_base = self._views[0].buf
+        self._iov[0].iov_len = self._views[0].len
+        if body is not None:
+            PyObject_GetBuffer(body, &self._views[1], PyBUF_SIMPLE)
+            self._nviews = 2
+            self._iov[1].iov_base = self._views[1].buf
+            self._iov[1].iov_len = self._views[1].len
+        memset(&self._msg, 0, sizeof(self._msg))
+        self._msg.msg_iov = self._iov
+        self._msg.msg_iovlen = self._nviews
+        return 0
+
+    cdef void _unload(self) noexcept:
+        while self._nviews > 0:
+            self._nviews -= 1
+            PyBuffer_Release(&self._views[self._nviews])
+        self._msg.msg_iovlen = 0
+
+    cdef int send_step(self) except -1:
+        """Send what it can of the loaded bytes without waiting: SEND_DONE,
+        SEND_AGAIN (wait until writable), or SEND_CUT: the server closed or
+        reset mid-upload; its answer, if any, may be waiting to be read."""
+        cdef msghdr* msg = &self._msg
         cdef ssize_t n
         cdef int err
-        cdef unsigned int ready
-        memset(&msg, 0, sizeof(msg))
-        msg.msg_iov = iov
-        msg.msg_iovlen = count
         while msg.msg_iovlen > 0:
-            n = self._transport_send(&msg, &err)
+            n = self._transport_send(msg, &err)
             if n >= 0:
                 while msg.msg_iovlen > 0 and <size_t>n >= msg.msg_iov[0].iov_len:
                     n -= msg.msg_iov[0].iov_len
@@ -282,28 +337,32 @@ cdef class Connection:
                 if msg.msg_iovlen > 0:
                     msg.msg_iov[0].iov_base = <char*>msg.msg_iov[0].iov_base + n
                     msg.msg_iov[0].iov_len -= n
-                continue
-            if err == EAGAIN or err == EWOULDBLOCK:
-                ready = self._wait(EPOLLIN | EPOLLOUT, deadline, write_timeout, PHASE_WRITE)
-                if ready & (EPOLLIN | EPOLLHUP | EPOLLERR) and not ready & EPOLLOUT:
-                    # The server answered (e.g. 413) or closed mid-upload.
-                    self._request_cut = True
-                    return 1
+            elif err == EAGAIN or err == EWOULDBLOCK:
+                return SEND_AGAIN
             elif err == EPIPE or err == ECONNRESET:
-                # Its answer, if any, may be waiting in the receive queue.
                 self._request_cut = True
-                return 1
+                self._unload()
+                return SEND_CUT
             elif err != EINTR:
                 self.close(CLOSE_ERROR)
                 raise ConnectionClosed(f"{self.origin}: send failed: {_os_error(err)}")
+        self._unload()
+        return SEND_DONE
+
+    cdef int _send_loaded(self, double deadline, double write_timeout) except -1:
+        """Send the loaded bytes, waiting while the socket is full. Stops early
+        when the server answers or closes before the request is sent whole
+        (e.g. a 413): the caller then reads that answer."""
+        cdef unsigned int ready
+        while self.send_step() == SEND_AGAIN:
+            ready = self._wait(EPOLLIN | EPOLLOUT, deadline, write_timeout, PHASE_WRITE)
+            if ready & (EPOLLIN | EPOLLHUP | EPOLLERR) and not ready & EPOLLOUT:
+                self._request_cut = True
+                self._unload()
         return 0
 
-    cpdef send_request(self, bytes head, object body, bint client_close,
-                       double deadline, double write_timeout):
-        """Send the request head and a bytes-like body (or None) in one sendmsg."""
-        cdef iovec iov[2]
-        cdef Py_buffer view
-        cdef int count = 1
+    cdef int begin_request(self, bytes head, object body, bint client_close) except -1:
+        """Start a request: load its head and a bytes-like body (or None)."""
         if self.state != CONN_ACTIVE:
             raise ConnectionClosed(f"{self.origin}: connection is not checked out")
         self.requests += 1
@@ -311,19 +370,14 @@ cdef class Connection:
         self._request_cut = False
         self._stray_bytes = False
         self._client_close = client_close
-        iov[0].iov_base = PyBytes_AS_STRING(head)
-        iov[0].iov_len = PyBytes_GET_SIZE(head)
-        if body is None:
-            self._send_iov(iov, 1, deadline, write_timeout)
-            return
-        PyObject_GetBuffer(body, &view, PyBUF_SIMPLE)
-        try:
-            # view.buf stays valid until PyBuffer_Release below.
-            iov[1].iov_base = view.buf
-            iov[1].iov_len = view.len
-            self._send_iov(iov, 2 if view.len else 1, deadline, write_timeout)
-        finally:
-            PyBuffer_Release(&view)
+        self._load(head, body if body is not None and len(body) else None)
+        return 0
+
+    cpdef send_request(self, bytes head, object body, bint client_close,
+                       double deadline, double write_timeout):
+        """Send the request head and a bytes-like body (or None) in one sendmsg."""
+        self.begin_request(head, body, client_close)
+        self._send_loaded(deadline, write_timeout)
 
     cpdef bytes exchange(self, bytes head, object body, bint client_close, bint head_request,
                          bint read_body, double deadline, double read_timeout, double write_timeout):
@@ -338,23 +392,15 @@ cdef class Connection:
     cpdef send_more(self, object data, double deadline, double write_timeout):
         """Send more of the request body (a bytes-like object); False once the
         server has answered early and the rest need not be sent."""
-        cdef iovec iov[1]
-        cdef Py_buffer view
         if self._request_cut:
             return False
-        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
-        try:
-            iov[0].iov_base = view.buf
-            iov[0].iov_len = view.len
-            if view.len:
-                self._send_iov(iov, 1, deadline, write_timeout)
-        finally:
-            PyBuffer_Release(&view)
+        self._load(data, None)
+        self._send_loaded(deadline, write_timeout)
         return not self._request_cut
 
-    cdef Py_ssize_t _receive(self, double deadline, double read_timeout) except -1:
-        """Receive into the scratch buffer and parse. Returns the bytes received,
-        0 at EOF."""
+    cdef Py_ssize_t recv_step(self) except -1:
+        """One recv without waiting, parsed: the bytes received, 0 at EOF, or
+        RECV_AGAIN when nothing is there yet."""
         cdef ssize_t n
         cdef int err
         cdef Py_ssize_t used
@@ -384,9 +430,18 @@ cdef class Connection:
             if n == 0:
                 return 0
             if err == EAGAIN or err == EWOULDBLOCK:
-                self._wait(EPOLLIN, deadline, read_timeout, PHASE_READ)
-            elif err != EINTR:
+                return RECV_AGAIN
+            if err != EINTR:
                 self._recv_failed(err)
+
+    cdef Py_ssize_t _receive(self, double deadline, double read_timeout) except -1:
+        """Receive into the scratch buffer and parse, waiting for bytes.
+        Returns the bytes received, 0 at EOF."""
+        cdef Py_ssize_t n = self.recv_step()
+        while n == RECV_AGAIN:
+            self._wait(EPOLLIN, deadline, read_timeout, PHASE_READ)
+            n = self.recv_step()
+        return n
 
     cdef int _recv_failed(self, int err) except -1:
         self.close(CLOSE_ERROR)
@@ -529,6 +584,7 @@ cdef class Connection:
         """Close the socket (once); the first reason given is kept."""
         if self.state == CONN_CLOSED:
             return
+        self._unload()
         self.state = CONN_CLOSED
         self.close_reason = reason
         if self.fd >= 0:
