@@ -15,7 +15,7 @@ from httpool._exceptions import (
     TransportError,
     WriteTimeout,
 )
-from httpool._models import Headers, Timeout
+from httpool._models import Headers, Request, Timeout
 from httpool._parser import ResponseParser
 from httpool._pool import Pool
 from httpool._response import Response
@@ -30,6 +30,7 @@ __all__ = [
     "OriginStats",
     "Pool",
     "PoolStats",
+    "Request",
     "Response",
     "Timeout",
     "ConnectError",

@@ -94,6 +94,7 @@ cdef class Connection:
     cdef int _load(self, object head, object body) except -1
     cdef void _unload(self) noexcept
     cdef int send_step(self) except -1
+    cdef int cut_request(self) except -1
     cdef int _send_loaded(self, double deadline, double write_timeout) except -1
     cdef int begin_request(self, bytes head, object body, bint client_close) except -1
     # Receiving: recv_step (without waiting) or _receive (waiting).

@@ -349,6 +349,13 @@ cdef class Connection:
         self._unload()
         return SEND_DONE
 
+    cdef int cut_request(self) except -1:
+        """The server answered or closed before the request was sent whole:
+        send no more; the connection will not be reused."""
+        self._request_cut = True
+        self._unload()
+        return 0
+
     cdef int _send_loaded(self, double deadline, double write_timeout) except -1:
         """Send the loaded bytes, waiting while the socket is full. Stops early
         when the server answers or closes before the request is sent whole
@@ -357,8 +364,7 @@ cdef class Connection:
         while self.send_step() == SEND_AGAIN:
             ready = self._wait(EPOLLIN | EPOLLOUT, deadline, write_timeout, PHASE_WRITE)
             if ready & (EPOLLIN | EPOLLHUP | EPOLLERR) and not ready & EPOLLOUT:
-                self._request_cut = True
-                self._unload()
+                self.cut_request()
         return 0
 
     cdef int begin_request(self, bytes head, object body, bint client_close) except -1:

@@ -7,7 +7,7 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any, Optional, Union
 
-__all__ = ["Timeout", "Headers"]
+__all__ = ["Timeout", "Headers", "Request"]
 
 
 def _check_seconds(name: str, value: Optional[float]) -> None:
@@ -131,3 +131,15 @@ class Headers(Mapping):
 
     def __repr__(self) -> str:
         return f"Headers({self.multi_items()!r})"
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """A request for Pool.request_many / iter_many (the keywords of Pool.request)."""
+
+    method: str
+    url: str
+    headers: HeaderSource = None
+    body: Any = None
+    params: Any = None
+    json: Any = None

@@ -18,7 +18,7 @@ import os
 import time
 import urllib.parse
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Optional, Union
 
 from httpool import _stats
@@ -29,7 +29,8 @@ from httpool._exceptions import (
     TimeoutError,
 )
 from httpool._idle import PoolCore
-from httpool._models import Headers, Timeout
+from httpool._batch import Batch
+from httpool._models import Headers, Request, Timeout
 from httpool._request import Plan, Runner
 from httpool._response import Response
 from httpool._stats import CloseReason, OriginStats, PoolStats
@@ -127,6 +128,23 @@ class _Stream:
             response.close()
 
 
+def _request_args(item: Any) -> tuple:
+    """(method, url, headers, body, params, json) of one request_many item."""
+    if isinstance(item, Request):
+        return item.method, item.url, item.headers, item.body, item.params, item.json
+    if isinstance(item, tuple) and len(item) in (2, 3):
+        options = item[2] if len(item) == 3 else {}
+        if not isinstance(options, Mapping):
+            raise TypeError(f"the third item of {item!r} must be a dict of request() keywords")
+        unknown = set(options) - {"headers", "body", "params", "json"}
+        if unknown:
+            raise TypeError(f"unknown request keywords {sorted(unknown)} in {item!r}")
+        return (item[0], item[1], options.get("headers"), options.get("body"),
+                options.get("params"), options.get("json"))
+    raise TypeError(f"a request is (method, url), (method, url, {{keywords}}) or httpool.Request, "
+                    f"not {item!r}")
+
+
 def _asks_close(headers: list) -> bool:
     """Whether the request says `Connection: close` (RFC 9112 section 9.6)."""
     return any(n.lower() == "connection" and "close" in v.lower() for n, v in headers)
@@ -190,6 +208,7 @@ class Pool(Runner):
         # build_request_head: its head minus the request line and final CRLF.
         self._fixed_tail = build_request_head("GET", "/", b"", self._headers).split(b"\r\n", 1)[1][:-2]
         self._setup(self._core, retries, self._timeout)
+        self._retries = retries
         self._targets: dict = {}
         self._fixed: dict = {}
         _pools.add(self)
@@ -204,6 +223,52 @@ class Pool(Runner):
         draining what is left."""
         return _Stream(self, (method, url, headers, body, params, json, timeout))
 
+
+    def request_many(self, requests: Iterable[Any], *, concurrency: int = 64,
+                     timeout: Union[Timeout, float, None] = None,
+                     return_exceptions: bool = False) -> list:
+        """Send many requests, up to `concurrency` in flight at once from this
+        thread, and return their responses (bodies read) in input order.
+
+        Each request is ("GET", url), (method, url, {keyword: value}) with the
+        keywords of request(), or an httpool.Request. timeout: each request's
+        own deadline. A failure raises at once (the rest of the batch is
+        closed), unless return_exceptions: then it takes the request's place."""
+        batch = self._batch(requests, concurrency, timeout)
+        results: list = [None] * len(batch)
+        try:
+            while (job := batch.next_done()) is not None:
+                if isinstance(job.result, BaseException) and not return_exceptions:
+                    raise job.result
+                results[job.index] = job.result
+        finally:
+            batch.close()
+        return results
+
+    def iter_many(self, requests: Iterable[Any], *, concurrency: int = 64,
+                  timeout: Union[Timeout, float, None] = None,
+                  return_exceptions: bool = False) -> Iterator[Any]:
+        """Like request_many, yielding each response as it completes; its
+        `index` is the request's position in the input. Leaving the loop early
+        closes what is still in flight."""
+        batch = self._batch(requests, concurrency, timeout)
+        try:
+            while (job := batch.next_done()) is not None:
+                if isinstance(job.result, BaseException) and not return_exceptions:
+                    raise job.result
+                yield job.result
+        finally:
+            batch.close()
+
+    def _batch(self, requests: Iterable[Any], concurrency: int, timeout: Any) -> Batch:
+        """Plan every request (bad arguments raise here, before any I/O)."""
+        if self._core.closed:
+            raise PoolClosed("the pool is closed")
+        _positive_int("concurrency", concurrency)
+        plans = [self._plan(*_request_args(item)) for item in requests]
+        t = Timeout.coerce(timeout, self._timeout)
+        return Batch(self, plans, concurrency, -1.0 if t.total is None else t.total,
+                     -1.0 if t.read is None else t.read, self._retries)
 
     def stats(self) -> PoolStats:
         """Counters of the whole pool, with per-origin figures."""

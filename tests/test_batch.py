@@ -1,0 +1,174 @@
+"""request_many / iter_many: many requests from one thread in one epoll loop,
+with every rule of the pool holding inside the batch."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+from servers import (
+    HEADERS_ONLY,
+    ScriptedServer,
+    close_before_response,
+    echo,
+    headers_then_stall,
+    keep_alive,
+    never_answer,
+    partial_response_then_reset,
+    respond,
+)
+
+import httpool
+
+
+def assert_consistent(pool: httpool.Pool) -> httpool.PoolStats:
+    stats = pool.stats()
+    assert stats.opened - stats.closed.total == stats.idle + stats.in_use, stats
+    assert stats.in_use == 0
+    return stats
+
+
+def test_results_come_back_in_input_order_with_bodies_read(no_socket_leak):
+    with ScriptedServer(echo) as server:
+        with httpool.Pool() as pool:
+            requests = [("GET", f"{server.url}/item/{i}") for i in range(40)]
+            requests.append(("POST", f"{server.url}/post", {"json": {"n": 1}}))
+            requests.append(httpool.Request("PUT", f"{server.url}/put", headers={"X-A": "b"}, body=b"x"))
+            responses = pool.request_many(requests, concurrency=8)
+            assert [r.json()["target"] for r in responses[:40]] == [f"/item/{i}" for i in range(40)]
+            assert responses[40].json()["body"] == '{"n":1}'
+            assert responses[41].json()["method"] == "PUT"
+            assert [r.index for r in responses] == list(range(42))
+            assert all(r.is_released for r in responses)
+            stats = assert_consistent(pool)
+            assert stats.requests == 42
+            assert server.accepted <= 8
+
+
+def test_a_mixed_batch_ends_each_request_with_its_own_result_within_its_deadline(no_socket_leak):
+    """Fast, stalled, silent and resetting peers in one batch: each request
+    gets its own response or its own exception, and the slow ones cost only
+    their own deadline."""
+    with ScriptedServer(keep_alive()) as fast, ScriptedServer(never_answer) as silent, \
+            ScriptedServer(headers_then_stall) as stalled, \
+            ScriptedServer(partial_response_then_reset(HEADERS_ONLY)) as resetting:
+        with httpool.Pool() as pool:
+            requests = []
+            for _ in range(5):
+                requests += [("GET", fast.url), ("GET", silent.url), ("GET", stalled.url),
+                             ("GET", resetting.url)]
+            started = time.monotonic()
+            results = pool.request_many(requests, concurrency=32, timeout=0.4,
+                                        return_exceptions=True)
+            elapsed = time.monotonic() - started
+            kinds = [type(r).__name__ for r in results[:4]]
+            assert kinds == ["Response", "ReadTimeout", "ReadTimeout", "ConnectionClosed"]
+            for i, result in enumerate(results):
+                assert type(result).__name__ == kinds[i % 4]
+                if isinstance(result, Exception):
+                    assert result.index == i
+                    assert str(result).startswith("http://127.0.0.1:")
+            assert 0.4 <= elapsed < 0.8, elapsed
+            stats = assert_consistent(pool)
+            assert stats.timeouts == 10
+            assert silent.wait_closed(5) and stalled.wait_closed(5)
+
+
+def test_without_return_exceptions_the_first_failure_raises_and_the_rest_is_closed(no_socket_leak):
+    with ScriptedServer(keep_alive()) as fast, ScriptedServer(never_answer) as silent:
+        with httpool.Pool() as pool:
+            requests = [("GET", silent.url)] * 3 + [("GET", fast.url)] * 3
+            with pytest.raises(httpool.ReadTimeout):
+                pool.request_many(requests, timeout=0.2)
+            assert silent.wait_closed(3)
+            assert_consistent(pool)
+
+
+def test_iter_many_yields_as_completed_and_leaving_early_closes_the_rest(no_socket_leak):
+    with ScriptedServer(keep_alive()) as fast, ScriptedServer(never_answer) as silent:
+        with httpool.Pool() as pool:
+            requests = [("GET", silent.url)] * 4 + [("GET", fast.url)] * 4
+            seen = []
+            for response in pool.iter_many(requests, concurrency=8, timeout=5.0):
+                seen.append(response.index)
+                if len(seen) == 4:
+                    break
+            assert sorted(seen) == [4, 5, 6, 7]
+            assert silent.wait_closed(4), "leaving the loop must close the requests in flight"
+            stats = assert_consistent(pool)
+            assert stats.closed.error == 4
+
+
+def test_per_host_limit_holds_inside_a_batch(no_socket_leak):
+    with ScriptedServer(keep_alive()) as server:
+        with httpool.Pool(max_connections_per_host=4) as pool:
+            responses = pool.request_many([("GET", server.url)] * 60, concurrency=32)
+            assert all(r.status_code == 200 for r in responses)
+            assert server.accepted <= 4
+            assert assert_consistent(pool).opened <= 4
+
+
+def test_reused_connection_closed_before_the_response_is_retried_in_a_batch(no_socket_leak):
+    def handler(conn):
+        request = conn.read_request()
+        respond(conn, request)
+        if conn.index == 0 and conn.read_request() is not None:
+            conn.close()
+            return
+        while (request := conn.read_request()) is not None:
+            respond(conn, request)
+
+    with ScriptedServer(handler) as server:
+        with httpool.Pool() as pool:
+            pool.get(server.url)
+            (response,) = pool.request_many([("GET", server.url)])
+            assert response.content == b"conn=1 req=1"
+            assert assert_consistent(pool).retried == 1
+
+
+def test_post_is_not_retried_in_a_batch(no_socket_leak):
+    with ScriptedServer(close_before_response) as server:
+        with httpool.Pool() as pool:
+            (result,) = pool.request_many([("POST", server.url, {"body": b"x"})],
+                                          return_exceptions=True)
+            assert isinstance(result, httpool.ConnectionClosed)
+            assert assert_consistent(pool).retried == 0
+
+
+def test_bad_requests_raise_before_any_io(no_socket_leak):
+    with ScriptedServer(keep_alive()) as server:
+        with httpool.Pool() as pool:
+            for bad in ([("GET", "ftp://x/")], [("GET",)], [("GET", server.url, {"nope": 1})],
+                        [("GET", server.url, {"headers": {"X": "a\r\nb"}})]):
+                with pytest.raises((ValueError, TypeError)):
+                    pool.request_many([("GET", server.url)] + bad)
+            with pytest.raises(ValueError):
+                pool.request_many([("GET", server.url)], concurrency=0)
+            assert server.accepted == 0
+
+
+def test_keyboard_interrupt_in_a_batch_leaves_the_pool_consistent(no_socket_leak):
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        with ScriptedServer(never_answer) as server:
+            with httpool.Pool() as pool:
+                signal.setitimer(signal.ITIMER_REAL, 0.1)
+                with pytest.raises(KeyboardInterrupt):
+                    pool.request_many([("GET", server.url)] * 6, timeout=5.0)
+                assert server.wait_closed(6)
+                assert_consistent(pool)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_batch_against_nginx(no_socket_leak, nginx):
+    with httpool.Pool(max_connections_per_host=16) as pool:
+        responses = pool.request_many([("GET", f"{nginx.url}/small")] * 500, concurrency=16)
+        assert all(r.content == b"Hello, world!" for r in responses)
+        stats = assert_consistent(pool)
+        assert stats.opened <= 16 and stats.requests == 500
