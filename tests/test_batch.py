@@ -20,11 +20,12 @@ from servers import (
 )
 
 import httpool
+from accounting import assert_consistent as _assert_consistent
 
 
 def assert_consistent(pool: httpool.Pool) -> httpool.PoolStats:
-    stats = pool.stats()
-    assert stats.opened - stats.closed.total == stats.idle + stats.in_use, stats
+    """The accounting holds and, after a batch, no connection is left in use."""
+    stats = _assert_consistent(pool)
     assert stats.in_use == 0
     return stats
 

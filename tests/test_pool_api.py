@@ -37,15 +37,9 @@ from servers import (
 )
 
 import httpool
+from accounting import assert_consistent
 
 VERSION = httpool.__version__
-
-
-def assert_consistent(pool: httpool.Pool) -> httpool.PoolStats:
-    """Every connection opened is idle, in use, or closed for a reason."""
-    stats = pool.stats()
-    assert stats.opened - stats.closed.total == stats.idle + stats.in_use, stats
-    return stats
 
 
 def sent(response: httpool.Response) -> dict:

@@ -29,12 +29,7 @@ from servers import (
 )
 
 import httpool
-
-
-def assert_consistent(pool: httpool.Pool) -> httpool.PoolStats:
-    stats = pool.stats()
-    assert stats.opened - stats.closed.total == stats.idle + stats.in_use, stats
-    return stats
+from accounting import assert_consistent
 
 
 def test_unsolicited_408_on_idle_connection_is_discarded(no_socket_leak):

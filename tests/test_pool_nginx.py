@@ -21,13 +21,7 @@ import pytest
 from nginx import ECHO_BODY, FILES, NginxServer
 
 import httpool
-
-
-def assert_consistent(pool: httpool.Pool) -> httpool.PoolStats:
-    """Every connection opened is idle, in use, or closed for a reason."""
-    stats = pool.stats()
-    assert stats.opened - stats.closed.total == stats.idle + stats.in_use, stats
-    return stats
+from accounting import assert_consistent
 
 
 def served(nginx: NginxServer, name: str) -> bytes:

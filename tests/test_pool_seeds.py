@@ -14,13 +14,7 @@ import pytest
 from servers import ScriptedServer, close_idle_after, keep_alive, keep_alive_timeout, never_answer, respond
 
 import httpool
-
-
-def assert_consistent(pool: httpool.Pool) -> httpool.PoolStats:
-    """The pool's accounting: every connection opened is idle, in use or closed."""
-    stats = pool.stats()
-    assert stats.opened - stats.closed.total == stats.idle + stats.in_use, stats
-    return stats
+from accounting import assert_consistent
 
 
 def test_seed1_timed_out_request_frees_its_connection(no_socket_leak):
