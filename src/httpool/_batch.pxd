@@ -39,6 +39,7 @@ cdef class Batch:
         Py_ssize_t size               # requests in the batch
         object queued                 # deque of Jobs not started, in input order
         dict watched                  # fd -> Job
+        dict registered               # fd -> (owner, events) in epfd
         object finished               # deque of Jobs with a result
         dict addresses                # (host, port) -> AddressList
         Py_ssize_t concurrency
@@ -56,8 +57,9 @@ cdef class Batch:
     cdef int _begin(self, Job job, Connection conn) except -1
 
     # The loop: what each job's descriptor is watched for, and its steps.
-    cdef int _watch(self, Job job, int fd, unsigned int events) except -1
+    cdef int _watch(self, Job job, int fd, unsigned int events, object owner) except -1
     cdef void _unwatch(self, Job job) noexcept
+    cdef void _release(self, Job job) noexcept
     cdef int _poll(self) except -1
     cdef int _advance(self, Job job, unsigned int events) except -1
     cdef int _send(self, Job job, unsigned int events) except -1

@@ -75,6 +75,7 @@ cdef class Batch:
         self.queued = deque([Job(i, plans[i]) for i in range(len(plans))])
         self.size = len(plans)
         self.watched = {}
+        self.registered = {}
         self.finished = deque()
         self.addresses = {}
         self.concurrency = concurrency
@@ -122,7 +123,7 @@ cdef class Batch:
             if grant is None:
                 job.waiter = self.core.enqueue(job.plan.slots)
                 job.state = JOB_WAITING
-                self._watch(job, job.waiter.efd, EPOLLIN)
+                self._watch(job, job.waiter.efd, EPOLLIN, job.waiter)
             elif grant is True:
                 self._connect(job)
             elif grant is False:
@@ -161,7 +162,7 @@ cdef class Batch:
             err = conn.connect_start(job.next_address)
             job.next_address = job.next_address.ai_next
             if err == EINPROGRESS:
-                self._watch(job, conn.fd, EPOLLOUT)
+                self._watch(job, conn.fd, EPOLLOUT, conn)
                 return 0
             if err == 0:
                 return self._connected(job)
@@ -179,28 +180,50 @@ cdef class Batch:
         conn.begin_request(job.plan.head, job.plan.body, job.plan.client_close)
         conn.parser.start(job.plan.head_request)
         job.state = JOB_SENDING
-        self._watch(job, conn.fd, EPOLLIN | EPOLLOUT)
-        return self._send(job, EPOLLOUT)
+        # A request head fits in the socket buffer: try before watching, so
+        # the common case registers for EPOLLIN only.
+        if conn.send_step() == SEND_AGAIN:
+            return self._watch(job, conn.fd, EPOLLIN | EPOLLOUT, conn)
+        job.state = JOB_RECEIVING
+        return self._watch(job, conn.fd, EPOLLIN, conn)
 
     # -------------------------------------------------------------- the loop
 
-    cdef int _watch(self, Job job, int fd, unsigned int events) except -1:
+    cdef int _watch(self, Job job, int fd, unsigned int events, object owner) except -1:
+        """Watch fd (owned by `owner`: a Connection or a Waiter) for the job.
+        A connection stays registered when its job ends, for the next job of
+        the batch that reuses it: epoll_ctl is a system call per change."""
         cdef epoll_event ev
-        ev.events = events
-        ev.data.fd = fd
-        if job.fd == fd:
-            epoll_ctl(self.epfd, EPOLL_CTL_MOD, fd, &ev)
-            return 0
-        self._unwatch(job)
-        if epoll_ctl(self.epfd, EPOLL_CTL_ADD, fd, &ev) < 0:
-            raise OSError(errno, f"epoll_ctl failed for a batch request to {job.plan.target.origin}")
+        cdef tuple entry = self.registered.get(fd)
+        cdef int op = EPOLL_CTL_ADD
+        if job.fd >= 0 and job.fd != fd:
+            self._unwatch(job)
+        if entry is not None and entry[0] is owner:
+            op = EPOLL_CTL_MOD
+            if entry[1] == events:
+                op = -1
+        if op >= 0:
+            ev.events = events
+            ev.data.fd = fd
+            if epoll_ctl(self.epfd, op, fd, &ev) < 0:
+                raise OSError(errno, f"epoll_ctl failed for a batch request to "
+                                     f"{job.plan.target.origin}")
+        self.registered[fd] = (owner, events)
         job.fd = fd
         self.watched[fd] = job
         return 0
 
     cdef void _unwatch(self, Job job) noexcept:
+        """Stop watching the job's descriptor (it is about to close)."""
         if job.fd >= 0:
             epoll_ctl(self.epfd, EPOLL_CTL_DEL, job.fd, NULL)
+            self.registered.pop(job.fd, None)
+            self.watched.pop(job.fd, None)
+            job.fd = -1
+
+    cdef void _release(self, Job job) noexcept:
+        """The job is done with its connection, which stays registered."""
+        if job.fd >= 0:
             self.watched.pop(job.fd, None)
             job.fd = -1
 
@@ -227,6 +250,11 @@ cdef class Batch:
             job = self.watched.get(events[i].data.fd)
             if job is not None:
                 self._advance(job, events[i].events)
+            elif self.registered.pop(events[i].data.fd, None) is not None:
+                # An idle connection with bytes or a FIN: no longer watched
+                # (level-triggered, it would wake every wait); its next
+                # checkout finds it stale.
+                epoll_ctl(self.epfd, EPOLL_CTL_DEL, events[i].data.fd, NULL)
         self._expire(hp_now())
         return 0
 
@@ -267,8 +295,7 @@ cdef class Batch:
         if sent == SEND_AGAIN:
             return 0
         job.state = JOB_RECEIVING
-        self._watch(job, job.conn.fd, EPOLLIN)
-        return 0
+        return self._watch(job, job.conn.fd, EPOLLIN, job.conn)
 
     cdef int _receive(self, Job job) except -1:
         cdef Connection conn = job.conn
@@ -279,7 +306,7 @@ cdef class Batch:
                 return 0
             if n == 0:
                 conn._eof()   # completes a close-delimited body, else raises
-        self._unwatch(job)
+        self._release(job)
         self._complete(job)
         return 0
 
