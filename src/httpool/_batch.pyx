@@ -319,7 +319,7 @@ cdef class Batch:
         response._content = conn.parser.take_body()
         response.index = job.index
         job.conn = None
-        self.pool.finish(response)
+        self.pool.release(response)
         self._done(job, response)
         # The connection just went back to the idle stack: the next queued job
         # takes it now, before more completions overflow max_idle_per_host.

@@ -265,7 +265,7 @@ class Pool(Runner):
         if self._core.closed:
             raise PoolClosed("the pool is closed")
         _positive_int("concurrency", concurrency)
-        plans = [self._plan(*_request_args(item)) for item in requests]
+        plans = [self.plan(*_request_args(item)) for item in requests]
         t = Timeout.coerce(timeout, self._timeout)
         return Batch(self, plans, concurrency, -1.0 if t.total is None else t.total,
                      -1.0 if t.read is None else t.read, self._retries)

@@ -33,7 +33,9 @@ cdef class Runner:
 
     cpdef Response send(self, str method, str url, object headers, object body, object params,
                         object json, object timeout, bint read_body)
-    cpdef finish(self, Response response)
+    cpdef Plan plan(self, str method, str url, object headers, object body, object params,
+                    object json)
+    cdef int release(self, Response response) except -1
     cdef Connection _acquire(self, Plan plan, double deadline, object timeout)
     cdef Response _run(self, Plan plan, object t, double read_timeout, double write_timeout,
                        bint read_body)

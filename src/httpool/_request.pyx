@@ -110,6 +110,17 @@ cdef class Runner:
         cdef double read_timeout = self.read_timeout, write_timeout = self.write_timeout
         if self.core.closed:
             raise PoolClosed("the pool is closed")
+        plan = self.plan(method, url, headers, body, params, json)
+        if timeout is not None:
+            t = type(self.timeout).coerce(timeout, self.timeout)
+            read_timeout = -1.0 if t.read is None else t.read
+            write_timeout = -1.0 if t.write is None else t.write
+        return self._run(plan, t, read_timeout, write_timeout, read_body)
+
+    cpdef Plan plan(self, str method, str url, object headers, object body, object params,
+                    object json):
+        """The request's Plan: from the cache when it has no options."""
+        cdef Plan plan
         cdef dict by_url
         if headers is None and body is None and params is None and json is None:
             by_url = self.plans.get(method)
@@ -121,13 +132,8 @@ cdef class Runner:
                 if len(by_url) >= PLAN_CACHE_SIZE:
                     by_url.clear()
                 by_url[url] = plan
-        else:
-            plan = self._plan(method, url, headers, body, params, json)
-        if timeout is not None:
-            t = type(self.timeout).coerce(timeout, self.timeout)
-            read_timeout = -1.0 if t.read is None else t.read
-            write_timeout = -1.0 if t.write is None else t.write
-        return self._run(plan, t, read_timeout, write_timeout, read_body)
+            return plan
+        return self._plan(method, url, headers, body, params, json)
 
     cdef Response _run(self, Plan plan, object t, double read_timeout, double write_timeout,
                        bint read_body):
@@ -181,7 +187,7 @@ cdef class Runner:
         response.fill(self, conn, plan.method, plan.url, deadline, read_timeout, started)
         if content is not None:
             response._content = content
-            self.finish(response)
+            self.release(response)
         return response
 
     cdef Connection _acquire(self, Plan plan, double deadline, object t):
@@ -195,8 +201,12 @@ cdef class Runner:
             logger.debug("%s: reusing connection fd=%d", plan.slots.origin, (<Connection>grant).fd)
         return <Connection>grant
 
-    cpdef finish(self, Response response):
+    def finish(self, Response response):
         """The body was read whole: return the connection, or close it."""
+        self.release(response)
+
+    cdef int release(self, Response response) except -1:
+        """finish() without Python's method lookup, for the compiled callers."""
         cdef Connection conn = response._conn
         cdef double now = hp_now()
         response._conn = None
@@ -207,3 +217,4 @@ cdef class Runner:
             self.core.discard(conn, conn.end_reason())
         if self.core.debug:
             self._flush_log()
+        return 0
