@@ -173,3 +173,18 @@ def test_batch_against_nginx(no_socket_leak, nginx):
         assert all(r.content == b"Hello, world!" for r in responses)
         stats = assert_consistent(pool)
         assert stats.opened <= 16 and stats.requests == 500
+
+
+def test_connections_closed_by_the_server_between_jobs_are_not_fatal(no_socket_leak):
+    """A server that closes after each response without saying so: every GET
+    of the batch still succeeds, the closed connections found stale or the
+    requests retried, and the accounting holds."""
+    from servers import close_after_n_requests
+
+    with ScriptedServer(close_after_n_requests(1)) as server:
+        with httpool.Pool() as pool:
+            responses = pool.request_many([("GET", server.url)] * 8, concurrency=1)
+            assert all(r.status_code == 200 for r in responses)
+            stats = assert_consistent(pool)
+            assert stats.requests == 8
+            assert stats.closed.stale + stats.retried + stats.closed.server_close >= 7

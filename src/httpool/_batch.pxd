@@ -50,6 +50,7 @@ cdef class Batch:
 
     # Starting a job: with a checkout's grant, then connecting and sending.
     cdef int _start_more(self) except -1
+    cdef object _checkout(self, Job job, double now)
     cdef int _start(self, Job job, object grant) except -1
     cdef int _connect(self, Job job) except -1
     cdef int _try_address(self, Job job, int err) except -1

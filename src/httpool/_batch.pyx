@@ -14,7 +14,10 @@ back finished responses.
 Every rule of the pool holds inside a batch, because the batch goes through the
 same PoolCore: per-origin and total limits (a job without a slot queues a
 Waiter like any other caller, first come first served), stale checks on
-checkout, the retry of replayable requests that failed on a reused connection
+checkout (for replayable requests, a connection that stayed registered in the
+batch's epoll set while idle is checked by that epoll for free: any byte or
+close makes it report the connection, which is then dropped from the set and
+peeked at its next checkout; other requests get the usual MSG_PEEK), the retry of replayable requests that failed on a reused connection
 before any response byte, stats. Each job has its own deadline; the loop's
 epoll_wait sleeps until the nearest one, and a job whose deadline passes has
 its connection closed and gets its own timeout, costing the others nothing.
@@ -113,8 +116,16 @@ cdef class Batch:
                 job.deadline = job.started + self.timeout
             else:
                 job.deadline = job.started + self.read_timeout if self.read_timeout >= 0 else -1.0
-            self._start(job, self.core.checkout(job.plan.slots, job.started))
+            self._start(job, self._checkout(job, job.started))
         return 0
+
+    cdef object _checkout(self, Job job, double now):
+        """PoolCore.checkout, trusting the batch's epoll set for the idle
+        connections registered in it, but only for replayable requests: if a
+        server's close races one of those, the retry rule sends it again; a
+        POST gets the MSG_PEEK."""
+        return self.core.checkout(job.plan.slots, now,
+                                  self.registered if job.plan.replayable else None)
 
     cdef int _start(self, Job job, object grant) except -1:
         """Go on with a checkout's grant: a Connection, True (connect), None
@@ -345,7 +356,7 @@ cdef class Batch:
             self.core.count(conn, COUNT_RETRIED)
             job.conn = None
             job.attempts += 1
-            self._start(job, self.core.checkout(job.plan.slots, hp_now()))
+            self._start(job, self._checkout(job, hp_now()))
             return 0
         return self._fail(job, exc)
 

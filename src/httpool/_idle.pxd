@@ -63,8 +63,10 @@ cdef class PoolCore:
     cpdef OriginSlots slots(self, object key, str origin)
 
     # Checkout: a validated idle Connection, True (a slot is reserved: open a
-    # new connection), or None (no slot: call enqueue() and wait).
-    cpdef object checkout(self, OriginSlots slots, double now)
+    # new connection), or None (no slot: call enqueue() and wait). watched:
+    # fd -> (connection, events) registered in the caller's own epoll set,
+    # whose idle connections need no peek (a batch watches them).
+    cpdef object checkout(self, OriginSlots slots, double now, dict watched=*)
     cpdef Waiter enqueue(self, OriginSlots slots)
     # After a wait ended without a wake: the grant that raced the timeout, or None.
     cpdef object cancel(self, Waiter waiter)
@@ -82,7 +84,7 @@ cdef class PoolCore:
     cpdef forget_all(self)
 
     cdef bint _foreign(self, Connection conn)
-    cdef object _take(self, OriginSlots slots, double now)
+    cdef object _take(self, OriginSlots slots, double now, dict watched=*)
     cdef int _close(self, Connection conn, OriginSlots slots, int reason) except -1
     cdef int _expire(self, OriginSlots slots, double now) except -1
     cdef int _sweep(self, double now) except -1

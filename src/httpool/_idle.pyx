@@ -132,7 +132,7 @@ cdef class PoolCore:
     def waiting(self):
         return len(self._waiters)
 
-    cpdef object checkout(self, OriginSlots slots, double now):
+    cpdef object checkout(self, OriginSlots slots, double now, dict watched=None):
         cdef Waiter waiter
         if now >= self._next_sweep:
             self._sweep(now)
@@ -140,15 +140,21 @@ cdef class PoolCore:
             for waiter in self._waiters:
                 if waiter.slots is slots:
                     return None   # first come, first served
-        return self._take(slots, now)
+        return self._take(slots, now, watched)
 
-    cdef object _take(self, OriginSlots slots, double now):
+    cdef object _take(self, OriginSlots slots, double now, dict watched=None):
         cdef Connection conn
         cdef int alive
         self._expire(slots, now)
         while slots.idle:
             conn = slots.idle.pop()
-            alive = conn.check_alive()
+            entry = watched.get(conn.fd) if watched is not None else None
+            if entry is not None and (<tuple>entry)[0] is conn:
+                # Idle in the caller's epoll set since its last wait, which
+                # reported no byte and no close for it: no peek needed.
+                alive = 0
+            else:
+                alive = conn.check_alive()
             if alive:
                 slots.counts[COUNT_STALE_EOF + alive - 1] += 1
                 if self.debug:
