@@ -315,16 +315,16 @@ class Pool(Runner):
         url = f"{base}{'&' if '?' in base else '?'}{query}{hash_}{fragment}"
         return target, f"{target.path}{'&' if '?' in target.path else '?'}{query}", url
 
-    def _head(self, method: str, target: _Target, path: str, headers: Any,
+    def _head(self, method: str, target: _Target, path: str, extra: Optional[list],
               framing: list) -> tuple:
-        """The request head and whether it asks to close the connection."""
-        if headers is None:
+        """The request head and whether it asks to close the connection.
+        extra: the request's own header pairs, or None."""
+        if extra is None:
             fixed = self._fixed.get(target.host_header)
             if fixed is None:
                 fixed = b"Host: " + target.host_header.encode() + b"\r\n" + self._fixed_tail
                 self._fixed[target.host_header] = fixed
             return build_request_head(method, path, fixed, framing), self._default_close
-        extra = Headers(headers).multi_items()
         names = {name.lower() for name, _ in extra}
         if names & _FRAMING:
             raise ValueError("Content-Length and Transfer-Encoding are set by httpool from the body")
@@ -341,31 +341,35 @@ class Pool(Runner):
         method = method.upper()
         target, path, url = self._target(url, params)
         chunks = None
+        # The request's own header pairs, normalised once (None: none given).
+        extra = None if headers is None else Headers(headers).multi_items()
+        framing: list = []
         if json is not None:
             if body is not None:
                 raise ValueError("pass either body= or json=, not both")
             body = jsonlib.dumps(json, separators=(",", ":")).encode()
-            headers = Headers(headers)
-            if "content-type" not in headers:
-                headers = Headers([*headers.multi_items(), ("Content-Type", "application/json")])
+            if extra is None or all(name.lower() != "content-type" for name, _ in extra):
+                framing.append(("Content-Type", "application/json"))
         if body is None:
-            framing = [("Content-Length", "0")] if method in _BODY_METHODS else []
+            if method in _BODY_METHODS:
+                framing.append(("Content-Length", "0"))
         elif isinstance(body, str):
             body = body.encode()
-            framing = [("Content-Length", str(len(body)))]
+            framing.append(("Content-Length", str(len(body))))
         elif isinstance(body, (bytes, bytearray, memoryview)):
             view = memoryview(body)
             if not view.c_contiguous:
                 raise ValueError("a memoryview body must be C-contiguous")
-            framing = [("Content-Length", str(view.nbytes))]
+            framing.append(("Content-Length", str(view.nbytes)))
         elif isinstance(body, Iterable):
             chunks, body = body, None
-            framing = [("Transfer-Encoding", "chunked")]
+            framing.append(("Transfer-Encoding", "chunked"))
         else:
             raise TypeError(f"body must be bytes, str or an iterable of bytes, not {type(body).__name__}")
-        head, client_close = self._head(method, target, path, headers, framing)
+        head, client_close = self._head(method, target, path, extra, framing)
         replayable = chunks is None and (
-            method in _REPLAYABLE or (headers is not None and "idempotency-key" in Headers(headers)))
+            method in _REPLAYABLE
+            or (extra is not None and any(name.lower() == "idempotency-key" for name, _ in extra)))
         return Plan(method, url, path, target, self._core.slots(target.key, target.origin),
                     head, body, chunks, client_close, replayable)
 
