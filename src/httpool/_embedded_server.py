@@ -33,48 +33,63 @@ from typing import Optional, Union
 
 from httpool._benchserver import ONE_MIB_BODY, SMALL_BODY, BenchServer
 
-__all__ = ["ServerError", "find_nginx", "start_server"]
+__all__ = ["ServerError", "find_nginx", "free_port", "nginx_config", "start_server"]
 
 HOST = "127.0.0.1"
 _START_TIMEOUT = 5.0
 _STOP_TIMEOUT = 3.0
 
 _NGINX_CONFIG = """\
-# Written by httpool's bench; everything lives under {work}.
+# Written by httpool; everything lives under {work}.
 daemon off;
 master_process on;
 worker_processes 1;
 {user}
 pid {work}/nginx.pid;
 lock_file {work}/nginx.lock;
-error_log {work}/error.log warn;
+error_log {work}/error.log {log_level};
 
 events {{
-    worker_connections 4096;
+    worker_connections {worker_connections};
 }}
 
 http {{
-    access_log off;
+    access_log {access_log};
     client_body_temp_path {work}/tmp/client_body;
     proxy_temp_path {work}/tmp/proxy;
     fastcgi_temp_path {work}/tmp/fastcgi;
     uwsgi_temp_path {work}/tmp/uwsgi;
     scgi_temp_path {work}/tmp/scgi;
-    types {{ }}
+    types {{ text/plain txt; }}
     default_type application/octet-stream;
     sendfile on;
     tcp_nopush on;
     tcp_nodelay on;
     open_file_cache max=16;
-    keepalive_timeout 75s;
-    keepalive_requests 1000000;
+    keepalive_timeout {keepalive_timeout};
+    keepalive_requests {keepalive_requests};
 
     server {{
         listen {host}:{port} backlog=4096;
+        server_name localhost;
         root {work}/html;
+{locations}
     }}
 }}
 """
+
+
+def nginx_config(work: Path, port: int, *, keepalive_timeout: str = "75s",
+                 keepalive_requests: int = 1_000_000, worker_connections: int = 4096,
+                 log_level: str = "warn", access_log: str = "off", locations: str = "") -> str:
+    """An nginx.conf serving the files under work/html on 127.0.0.1:port,
+    one worker, everything under `work` (no root-owned paths; `user root`
+    only when running as root, so the worker can read the files)."""
+    return _NGINX_CONFIG.format(
+        work=work, host=HOST, port=port, user="user root;" if os.geteuid() == 0 else "",
+        keepalive_timeout=keepalive_timeout, keepalive_requests=keepalive_requests,
+        worker_connections=worker_connections, log_level=log_level, access_log=access_log,
+        locations=locations)
 
 
 class ServerError(RuntimeError):
@@ -159,9 +174,7 @@ class NginxServer:
 
     def _launch(self) -> None:
         config = self._work / "nginx.conf"
-        config.write_text(_NGINX_CONFIG.format(
-            work=self._work, host=HOST, port=self.port,
-            user="user root;" if os.geteuid() == 0 else ""))
+        config.write_text(nginx_config(self._work, self.port))
         error_log = self._work / "error.log"
         error_log.write_bytes(b"")
         self._proc = subprocess.Popen(
