@@ -25,6 +25,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from benchjson import count, cpu_name
+
 CLIENTS = ("httpool", "aiohttp", "httpx-async", "urllib3", "httpx", "pycurl")
 LABELS = {
     "httpool": "httpool request_many",
@@ -49,8 +51,6 @@ DEFAULT_PNG = Path(__file__).resolve().parent / "concurrency.png"
 WRK_FILE = Path(__file__).resolve().parent / "results" / "wrk_concurrency.json"
 
 
-def _count(value: float) -> str:
-    return f"{value:,.0f}"
 
 
 def _time(seconds: float) -> str:
@@ -115,7 +115,7 @@ def wrk_runs(doc: dict) -> dict:
 
 def header(levels: dict, memory: dict, doc: dict) -> str:
     machine = doc.get("machine_info", {})
-    cpu = machine.get("cpu", {}).get("brand_raw") or machine.get("processor") or "unknown CPU"
+    cpu = cpu_name(doc)
     count = machine.get("cpu", {}).get("count")
     versions: dict = {}
     server = placement = None
@@ -165,7 +165,7 @@ def throughput_table(levels: dict, wrk: dict, runs: dict) -> list:
             else:
                 cpu = _time(cpu)
             lines.append(
-                f"| {level if first else ''} | {name} | {_count(value)} | {ratio} "
+                f"| {level if first else ''} | {name} | {count(value)} | {ratio} "
                 f"| {_time(bench['stats']['median'])} ({info['requests_per_call']:,} req.) "
                 f"| {cpu} "
                 f"| {info['connections_opened']:,} of {info['requests_served']:,} |")
@@ -173,9 +173,9 @@ def throughput_table(levels: dict, wrk: dict, runs: dict) -> list:
         if level in wrk:
             share = f"httpool = {base / wrk[level]:.0%} of it" if base else ""
             both = runs.get(level, [])
-            note = (f" (best of {' and '.join(_count(r) for r in both)}: before and after "
+            note = (f" (best of {' and '.join(count(r) for r in both)}: before and after "
                     f"the clients)" if len(both) > 1 else "")
-            lines.append(f"|  | *wrk -t1 -c{level} (ceiling)* | {_count(wrk[level])} | {share} "
+            lines.append(f"|  | *wrk -t1 -c{level} (ceiling)* | {count(wrk[level])} | {share} "
                          f"| {WRK_NOTE}{note} |  |  |")
     return lines
 
@@ -195,9 +195,9 @@ def summary_table(levels: dict, wrk: dict) -> list:
                 continue
             value = rps(per_client[client])
             if client == "httpool" or "httpool" not in per_client:
-                cells.append(f"**{_count(value)}**" if client == "httpool" else _count(value))
+                cells.append(f"**{count(value)}**" if client == "httpool" else count(value))
             else:
-                cells.append(f"{_count(value)} ({rps(per_client['httpool']) / value:.1f}×)")
+                cells.append(f"{count(value)} ({rps(per_client['httpool']) / value:.1f}×)")
         lines.append(f"| {LABELS.get(client, client)} | " + " | ".join(cells) + " |")
     if wrk:
         cells = []
@@ -207,7 +207,7 @@ def summary_table(levels: dict, wrk: dict) -> list:
                 continue
             base = levels[level].get("httpool")
             share = f" (httpool {rps(base) / wrk[level]:.0%})" if base else ""
-            cells.append(f"{_count(wrk[level])}{share}")
+            cells.append(f"{count(wrk[level])}{share}")
         lines.append("| *wrk, same connection count (ceiling)* | " + " | ".join(cells) + " |")
     return lines
 
@@ -231,7 +231,7 @@ def targets(levels: dict, wrk: dict) -> list:
         got = rps(base) / wrk[TARGET_LEVEL]
         verdicts.append(f"{TARGET_LEVEL} in flight: httpool request_many at least "
                         f"{MIN_WRK_SHARE:.0%} of wrk's requests/s with {TARGET_LEVEL} connections "
-                        f"— measured {got:.1%} ({_count(rps(base))} of {_count(wrk[TARGET_LEVEL])}): "
+                        f"— measured {got:.1%} ({count(rps(base))} of {count(wrk[TARGET_LEVEL])}): "
                         f"{'met' if got >= MIN_WRK_SHARE else '**not met**'}.")
     else:
         verdicts.append(f"{TARGET_LEVEL} in flight: httpool at least {MIN_WRK_SHARE:.0%} of wrk "

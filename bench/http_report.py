@@ -19,9 +19,9 @@ Other benchmarks in the same file (bench/test_parser_bench.py) are ignored.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections import defaultdict
+
+from benchjson import count, cpu_name, load_grouped
 
 SCENARIOS = {
     "1": "(1) GET 13 B, sequential",
@@ -55,8 +55,6 @@ def _time(seconds: float) -> str:
     return f"{seconds * 1e3:.2f} ms"
 
 
-def _count(value: float) -> str:
-    return f"{value:,.0f}"
 
 
 def per_request(bench: dict) -> float:
@@ -66,16 +64,7 @@ def per_request(bench: dict) -> float:
 
 def load(path: str) -> tuple[dict, dict]:
     """{scenario: {client: benchmark entry}} and the whole document."""
-    with open(path, encoding="utf-8") as f:
-        doc = json.load(f)
-    results: dict = defaultdict(dict)
-    for bench in doc.get("benchmarks", []):
-        info = bench.get("extra_info", {})
-        scenario, client = info.get("scenario"), info.get("client")
-        if scenario is None or client is None:
-            continue   # not one of test_http_bench's benchmarks
-        results[scenario][client] = bench
-    return dict(results), doc
+    return load_grouped(path, "scenario", "client")
 
 
 def _order(results: dict) -> list:
@@ -91,8 +80,8 @@ def _wrk(doc: dict) -> dict:
 
 def header(results: dict, doc: dict) -> str:
     machine = doc.get("machine_info", {})
-    cpu = machine.get("cpu", {}).get("brand_raw") or machine.get("processor") or "unknown CPU"
-    count = machine.get("cpu", {}).get("count") or doc.get("http_bench", {}).get("cpus")
+    cpu = cpu_name(doc)
+    cpus = machine.get("cpu", {}).get("count") or doc.get("http_bench", {}).get("cpus")
     versions = {}
     for per_client in results.values():
         for client, bench in per_client.items():
@@ -105,7 +94,7 @@ def header(results: dict, doc: dict) -> str:
     if meta.get("wrk"):
         server += ", " + " ".join(meta["wrk"].split()[:2])
     placement = meta.get("placement")
-    return (f"{cpu}{f' ({count} CPUs)' if count else ''}, "
+    return (f"{cpu}{f' ({cpus} CPUs)' if cpus else ''}, "
             f"{machine.get('python_implementation', 'Python')} {machine.get('python_version', '?')}; "
             + ", ".join(parts) + f"; {server}"
             + (f"; {placement}" if placement else "")
@@ -128,7 +117,7 @@ def render(results: dict, doc: dict) -> str:
             info = bench["extra_info"]
             median = per_request(bench)
             rps = 1 / median
-            mbs = _count(rps * info["body_bytes"] / 1e6) if scenario in MB_SCENARIOS else ""
+            mbs = count(rps * info["body_bytes"] / 1e6) if scenario in MB_SCENARIOS else ""
             ratio = "—" if client == "httpool" or base_rps is None else f"{base_rps / rps:.2f}×"
             opened = f"{info['connections_opened']:,} of {info['requests_served']:,}"
             cpu = info.get("client_cpu_per_request")
@@ -137,14 +126,14 @@ def render(results: dict, doc: dict) -> str:
             first = False
             name = LABELS.get(client, client)
             name = f"**{name}**" if client == "httpool" else name
-            lines.append(f"| {title} | {name} | {_time(median)} | {_count(rps)} | {mbs} "
+            lines.append(f"| {title} | {name} | {_time(median)} | {count(rps)} | {mbs} "
                          f"| {ratio} | {cpu} | {opened} |")
         if scenario in wrk:
             rps = wrk[scenario]
             body = next(iter(per_client.values()))["extra_info"]["body_bytes"]
-            mbs = _count(rps * body / 1e6) if scenario in MB_SCENARIOS else ""
+            mbs = count(rps * body / 1e6) if scenario in MB_SCENARIOS else ""
             ratio = f"{base_rps / rps:.2f}×" if base_rps else ""
-            lines.append(f"|  | *wrk (ceiling)* | {_time(1 / rps)} | {_count(rps)} | {mbs} "
+            lines.append(f"|  | *wrk (ceiling)* | {_time(1 / rps)} | {count(rps)} | {mbs} "
                          f"| {ratio} |  |  |")
     verdicts = targets(results)
     if verdicts:

@@ -14,9 +14,9 @@ targets of the benchmark issue, met or not. The exit status is 0 either way.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections import defaultdict
+
+from benchjson import count, cpu_name, load_grouped
 
 PARSERS = ("httpool", "httptools", "h11")
 CASE_TITLES = {
@@ -36,8 +36,6 @@ def _time(seconds: float) -> str:
     return f"{seconds * 1e3:.3f} ms"
 
 
-def _count(value: float) -> str:
-    return f"{value:,.0f}"
 
 
 def per_response(bench: dict) -> float:
@@ -46,23 +44,14 @@ def per_response(bench: dict) -> float:
 
 
 def load(path: str) -> tuple[dict, dict]:
-    """{case: {parser: benchmark entry}} and the file's machine_info."""
-    with open(path, encoding="utf-8") as f:
-        doc = json.load(f)
-    results: dict = defaultdict(dict)
-    for bench in doc.get("benchmarks", []):
-        info = bench.get("extra_info", {})
-        case, parser = info.get("case"), info.get("parser")
-        if case is None or parser is None:
-            continue   # not one of test_parser_bench's benchmarks
-        results[case][parser] = bench
-    return dict(results), doc
+    """{case: {parser: benchmark entry}} and the whole document."""
+    return load_grouped(path, "case", "parser")
 
 
 def render(results: dict, doc: dict) -> str:
     lines = []
     machine = doc.get("machine_info", {})
-    cpu = machine.get("cpu", {}).get("brand_raw") or machine.get("processor") or "unknown CPU"
+    cpu = cpu_name(doc)
     versions = {}
     for per_parser in results.values():
         for parser, bench in per_parser.items():
@@ -94,8 +83,8 @@ def render(results: dict, doc: dict) -> str:
             title = CASE_TITLES.get(case, case) if first else ""
             first = False
             name = f"**{parser}**" if parser == "httpool" else parser
-            lines.append(f"| {title} | {name} | {_time(median)} | {_count(1 / median)} "
-                         f"| {_count(size / median / 1e6)} | {ratio} |")
+            lines.append(f"| {title} | {name} | {_time(median)} | {count(1 / median)} "
+                         f"| {count(size / median / 1e6)} | {ratio} |")
 
         if base_median is None:
             continue
