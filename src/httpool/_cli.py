@@ -263,7 +263,7 @@ def _url_text(url: str, concurrency: int, result: Result) -> str:
     late = result.responses - result.counted
     lines = [
         f"httpool {httpool.__version__} bench: GET {url}, {concurrency} in flight "
-        f"({'threads sharing one Pool' if concurrency > 1 else 'one thread'})",
+        f"({'one batch, iter_many' if concurrency > 1 else 'one thread'})",
         "",
         f"  requests/s   {result.requests_per_s:,.0f}   ({result.counted:,} responses "
         f"in {result.window_s:.2f} s"

@@ -4,8 +4,9 @@ Scenarios, numbered as in the benchmark plan (2 and 4 live in ``bench/``):
 
     1  sequential GET /small (13-byte body): one request at a time, one connection
     3  sequential GET /1m (1 MiB body)
-    5  GET /small with 8, then 64 requests in flight: threads sharing one client
-       (httpool and the sync peers), or asyncio tasks (httpx-async, aiohttp)
+    5  GET /small with 8, then 64 requests in flight: httpool's own batch
+       (iter_many), threads sharing one client (the sync peers), or asyncio
+       tasks (httpx-async, aiohttp)
 
 Within a scenario every client runs in turn, httpool first, each with a new
 client object: a warm-up, then the measured run, both with budgets from the

@@ -7,7 +7,9 @@ warm-up runs first on the same client (connections opened, caches filled) and
 is not recorded.
 
 Workers are threads sharing the sync client, or asyncio tasks sharing the async
-one; with one worker, the loop runs in the calling thread. Each worker writes
+one; with one worker, the loop runs in the calling thread. httpool, with more
+than one request in flight, runs its own way instead: one batch (iter_many)
+from the calling thread, fed in chunks. Each worker writes
 only its own ``Recorder``, so recording takes no lock. For every request it
 keeps the latency (``time.perf_counter_ns`` around the call, so it includes any
 wait for a pooled connection), the status, the body size, or the error by
@@ -19,8 +21,9 @@ of a number of requests divides them by the wall time from the start signal to
 the end of the last worker. A run of some seconds counts, as wrk does, only the
 responses that arrived within those seconds: a client that starves a few
 requests for a long time would otherwise be charged for the wait after the
-deadline, not for what it did within it. (Each worker has at most one response
-after the deadline, the one in flight then; it comes last in its recorder.)
+deadline, not for what it did within it. (A thread or task has at most one
+response after the deadline, the one in flight then; a batch has its last
+chunk's.)
 Latency percentiles are nearest-rank over every response, late ones included.
 
 Ctrl-C: the budget is stopped so that every worker ends after its current
@@ -38,7 +41,7 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Optional
 
 from httpool._peers import Peer
@@ -81,12 +84,13 @@ class Budget:
 class Recorder:
     """What one worker saw."""
 
-    __slots__ = ("latencies", "last_response_ns", "statuses", "body_bytes", "errors",
+    __slots__ = ("budget", "latencies", "late", "statuses", "body_bytes", "errors",
                  "error_examples", "error_count")
 
-    def __init__(self) -> None:
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
         self.latencies: list[int] = []  # ns, successful requests only
-        self.last_response_ns = 0       # when the last response arrived
+        self.late = 0                   # responses after a seconds budget's deadline
         self.statuses: dict[int, int] = {}
         self.body_bytes = 0
         self.errors: Counter[str] = Counter()
@@ -98,7 +102,10 @@ class Recorder:
         return len(self.latencies) + self.error_count
 
     def answered(self, started_ns: int, status: int, size: int) -> None:
-        self.last_response_ns = finished = _clock()
+        finished = _clock()
+        end_ns = self.budget.end_ns
+        if end_ns and finished > end_ns:
+            self.late += 1
         self.latencies.append(finished - started_ns)
         self.statuses[status] = self.statuses.get(status, 0) + 1
         self.body_bytes += size
@@ -139,7 +146,7 @@ class Result:
         latencies.sort()
         if budget.seconds is not None:
             window = budget.seconds
-            counted = len(latencies) - sum(r.last_response_ns > budget.end_ns for r in recorders)
+            counted = len(latencies) - sum(r.late for r in recorders)
         else:
             window, counted = elapsed_ns / 1e9, len(latencies)
         return cls(elapsed_ns / 1e9, window, counted, latencies, dict(statuses),
@@ -239,6 +246,27 @@ async def _run_tasks(get: Callable[[str], Awaitable[tuple[int, int]]], url: str,
     return _clock() - started
 
 
+def _run_batch(get_many: Callable[[str, int, int], Iterator[Any]], url: str, budget: Budget,
+               recorder: Recorder, concurrency: int) -> int:
+    """httpool's own way: chunks of requests through one batch (iter_many),
+    `concurrency` in flight, from this thread. The wall time in ns."""
+    chunk = 16 * concurrency
+    budget.start()
+    started = _clock()
+    while True:
+        count = 0
+        while count < chunk and budget.take():
+            count += 1
+        if not count:
+            return _clock() - started
+        for item in get_many(url, count, concurrency):
+            if isinstance(item, Exception):
+                recorder.failed(item)
+            else:
+                status, size, latency_ns = item
+                recorder.answered(_clock() - latency_ns, status, size)
+
+
 class LoadRun:
     """One client, one URL, `concurrency` workers: a warm-up, then the measured run."""
 
@@ -258,8 +286,8 @@ class LoadRun:
         """Requests done in the current phase (safe to call from another thread)."""
         return sum(recorder.completed for recorder in self.recorders)
 
-    def _enter(self, phase: str) -> list[Recorder]:
-        recorders = [Recorder() for _ in range(self.concurrency)]
+    def _enter(self, phase: str, budget: Budget, workers: int) -> list[Recorder]:
+        recorders = [Recorder(budget) for _ in range(workers)]
         self.recorders = recorders
         self.phase = phase
         self.phase_started_ns = _clock()
@@ -271,20 +299,28 @@ class LoadRun:
         client = self.peer.open(self.concurrency, self.timeout)
         try:
             if self.warmup is not None:
-                _run_threads(client.get, self.url, self.warmup, self._enter("warm-up"))
-            recorders = self._enter("measuring")
-            elapsed = _run_threads(client.get, self.url, self.budget, recorders)
+                self._measure(client, self.warmup, "warm-up")
+            recorders, elapsed = self._measure(client, self.budget, "measuring")
             stats = client.stats() if hasattr(client, "stats") else None
         finally:
             client.close()
         return Result.merge(recorders, self.budget, elapsed, stats)
 
+    def _measure(self, client: Any, budget: Budget, phase: str) -> tuple[list[Recorder], int]:
+        if self.concurrency > 1 and hasattr(client, "get_many"):
+            recorders = self._enter(phase, budget, 1)
+            return recorders, _run_batch(client.get_many, self.url, budget, recorders[0],
+                                         self.concurrency)
+        recorders = self._enter(phase, budget, self.concurrency)
+        return recorders, _run_threads(client.get, self.url, budget, recorders)
+
     async def _execute_async(self) -> Result:
         client = self.peer.open(self.concurrency, self.timeout)
         try:
             if self.warmup is not None:
-                await _run_tasks(client.get, self.url, self.warmup, self._enter("warm-up"))
-            recorders = self._enter("measuring")
+                await _run_tasks(client.get, self.url, self.warmup,
+                                 self._enter("warm-up", self.warmup, self.concurrency))
+            recorders = self._enter("measuring", self.budget, self.concurrency)
             elapsed = await _run_tasks(client.get, self.url, self.budget, recorders)
         finally:
             await client.close()
