@@ -18,7 +18,7 @@ cdef class Job:
     cdef:
         readonly Py_ssize_t index
         Plan plan
-        double deadline               # absolute monotonic time; < 0: none
+        double deadline               # absolute monotonic time; < 0: none (set with _set_deadline)
         double started
         int state
         int attempts                  # retries so far
@@ -40,6 +40,8 @@ cdef class Batch:
         object queued                 # deque of Jobs not started, in input order
         dict watched                  # fd -> Job
         dict registered               # fd -> (owner, events) in epfd
+        list deadlines                # heap of (deadline, sequence, Job); stale entries skipped
+        long long sequence            # breaks ties in the heap
         object finished               # deque of Jobs with a result
         dict addresses                # (host, port) -> AddressList
         Py_ssize_t concurrency
@@ -71,4 +73,5 @@ cdef class Batch:
     cdef int _done(self, Job job, object result) except -1
     cdef int _retry_or_fail(self, Job job, object exc) except -1
     cdef int _fail(self, Job job, object exc) except -1
+    cdef int _set_deadline(self, Job job, double deadline) except -1
     cdef int _expire(self, double now) except -1

@@ -30,6 +30,7 @@ consistent.
 """
 
 from collections import deque
+from heapq import heappop, heappush
 
 from cpython.exc cimport PyErr_CheckSignals
 
@@ -62,6 +63,7 @@ cdef class Job:
         self.index = index
         self.plan = plan
         self.fd = -1
+        self.deadline = -1.0
 
 
 cdef class Batch:
@@ -79,6 +81,7 @@ cdef class Batch:
         self.size = len(plans)
         self.watched = {}
         self.registered = {}
+        self.deadlines = []
         self.finished = deque()
         self.addresses = {}
         self.concurrency = concurrency
@@ -113,9 +116,9 @@ cdef class Batch:
             self.in_flight += 1
             job.started = hp_now()
             if self.timeout >= 0:
-                job.deadline = job.started + self.timeout
-            else:
-                job.deadline = job.started + self.read_timeout if self.read_timeout >= 0 else -1.0
+                self._set_deadline(job, job.started + self.timeout)
+            elif self.read_timeout >= 0:
+                self._set_deadline(job, job.started + self.read_timeout)
             self._start(job, self._checkout(job, job.started))
         return 0
 
@@ -241,12 +244,19 @@ cdef class Batch:
     cdef int _poll(self) except -1:
         cdef epoll_event events[MAX_EVENTS]
         cdef int n, i, err, ms = -1
-        cdef double nearest = -1.0, now
+        cdef double nearest, now
         cdef Job job
-        for job in self.watched.values():
-            if job.deadline >= 0 and (nearest < 0 or job.deadline < nearest):
-                nearest = job.deadline
-        if nearest >= 0:
+        cdef tuple top
+        # The nearest deadline of a job still in flight; entries of jobs that
+        # ended or moved their deadline are dropped on the way.
+        while self.deadlines:
+            top = self.deadlines[0]
+            job = top[2]
+            if job.state != JOB_DONE and job.deadline == top[0]:
+                break
+            heappop(self.deadlines)
+        if self.deadlines:
+            nearest = self.deadlines[0][0]
             now = hp_now()
             ms = 0 if nearest <= now else <int>((nearest - now) * 1000.0) + 1
         with nogil:
@@ -279,8 +289,9 @@ cdef class Batch:
                 job.waiter = None
                 self._start(job, grant)
                 return 0
-            if self.timeout < 0:
-                job.deadline = hp_now() + self.read_timeout if self.read_timeout >= 0 else -1.0
+            if self.timeout < 0 and self.read_timeout >= 0:
+                # No total deadline: the read timeout bounds the time without progress.
+                self._set_deadline(job, hp_now() + self.read_timeout)
             if job.state == JOB_CONNECTING:
                 err = job.conn.connect_result()
                 if err == 0:
@@ -392,10 +403,20 @@ cdef class Batch:
             pass
         return self._done(job, exc)
 
+    cdef int _set_deadline(self, Job job, double deadline) except -1:
+        job.deadline = deadline
+        self.sequence += 1
+        heappush(self.deadlines, (deadline, self.sequence, job))
+        return 0
+
     cdef int _expire(self, double now) except -1:
         cdef Job job
-        cdef list late = [job for job in self.watched.values() if 0 <= job.deadline <= now]
-        for job in late:
+        cdef tuple top
+        while self.deadlines and self.deadlines[0][0] <= now:
+            top = heappop(self.deadlines)
+            job = top[2]
+            if job.state == JOB_DONE or job.deadline != top[0]:
+                continue   # ended, or its deadline moved on
             self._fail(job, _TIMEOUT_ERRORS[job.state](
                 f"{job.plan.target.origin}: {job.plan.method} {job.plan.path} timed out while "
                 f"{_STATE_NAMES[job.state]} (batch deadline passed); connection closed"))
