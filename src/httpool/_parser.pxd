@@ -54,6 +54,7 @@ cdef class ResponseParser:
         uint32_t _reason_len
         const char* _region           # head bytes of the current llhttp_execute()
         const char* _region_end       #   call, not yet copied (see _head_offset)
+        Py_ssize_t _head_spans        # bytes of the spans reported, for the head limit
         HeaderSpan* _spans
         Py_ssize_t _nspans            # header and trailer lines seen
         Py_ssize_t _nheaders          # lines before the header block ended

@@ -80,11 +80,14 @@ cdef inline Py_ssize_t _head_offset(ResponseParser self, const char* at, size_t 
     instead of copying each one, the bytes from the first span to the end of
     the last are copied once when the call returns (_flush_head), separators
     included: one memcpy per head instead of two per header line."""
+    # The limit counts span bytes only, as copied one by one they would be:
+    # what lies between spans depends on how the input was cut.
+    self._head_spans += n
+    if self._head_spans > self.max_header_bytes:
+        return -1
     if self._region == NULL:
         self._region = at
     self._region_end = at + n
-    if self._head_len + (self._region_end - self._region) > self.max_header_bytes:
-        return -1
     return self._head_len + (at - self._region)
 
 
@@ -328,6 +331,7 @@ cdef class ResponseParser:
 
     cdef void _reset_head(self) noexcept:
         self._region = NULL
+        self._head_spans = 0
         self._head_len = 0
         self._reason_at = 0
         self._reason_len = 0
@@ -398,9 +402,15 @@ cdef class ResponseParser:
                         self._raise_error(HPE_USER, p, n, end)
                 self._fed += n
                 return n
-            if err != HPE_PAUSED:
-                self._raise_error(err, p, n, llhttp_get_error_pos(&self._llhttp))
             pos = llhttp_get_error_pos(&self._llhttp)
+            if err != HPE_PAUSED:
+                if (not self.headers_complete and self._error_reason == NULL
+                        and cur <= pos <= end and self._head_raw + (pos - cur) > self.max_header_bytes):
+                    # The head crossed its limit before the byte llhttp refused:
+                    # the limit is the first fault, however the input was cut.
+                    self._error_reason = "response head larger than the limit"
+                    err = HPE_USER
+                self._raise_error(err, p, n, pos)
             llhttp_resume(&self._llhttp)
             if self._event == EVENT_HEADERS:
                 self._head_raw += pos - cur
