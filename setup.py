@@ -8,8 +8,8 @@ holding llhttp.h, api.c, http.c and llhttp.c to build offline.
 Developer switches (environment variables):
   HTTPOOL_ANNOTATE=1   write Cython's HTML annotation next to each .pyx
   HTTPOOL_DEBUG=1      -O0 -g, Cython bounds checks on, assertions kept
-  HTTPOOL_PORTABLE=1   no SSE4.2 even where the build machine has it (for wheels
-                       that must run on any x86-64)
+  HTTPOOL_PORTABLE=1   build for any x86-64, not for this machine's CPU
+                       (-march=native otherwise), for wheels that run elsewhere
 """
 
 import hashlib
@@ -36,18 +36,11 @@ DEBUG = os.environ.get("HTTPOOL_DEBUG") == "1"
 PORTABLE = os.environ.get("HTTPOOL_PORTABLE") == "1"
 
 
-def _cpu_has(flag: str) -> bool:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return any(line.startswith("flags") and flag in line.split() for line in f)
-    except OSError:
-        return False
-
-
-# llhttp scans header bytes with SSE4.2 string instructions when compiled with
-# them (about a quarter fewer instructions per response). Used when the build
-# machine has them; HTTPOOL_PORTABLE=1 builds for any x86-64.
-SIMD = [] if PORTABLE or platform.machine() != "x86_64" or not _cpu_has("sse4_2") else ["-msse4.2"]
+# Compiled for the build machine's CPU: llhttp then scans header bytes with
+# SSE4.2 string instructions, and the compiler may use the rest (measured here:
+# about a quarter fewer instructions per parsed response). HTTPOOL_PORTABLE=1
+# builds for any x86-64, for wheels that run elsewhere.
+NATIVE = [] if PORTABLE or platform.machine() != "x86_64" else ["-march=native"]
 
 
 def _sha256(path: Path) -> str:
@@ -119,7 +112,7 @@ def extension(name: str) -> Extension:
         [f"src/httpool/{name}.pyx"],
         include_dirs=["csrc"],
         depends=[str(header.relative_to(HERE)) for header in sorted((HERE / "csrc").glob("*.h"))],
-        extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3", *SIMD],
+        extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3", *NATIVE],
     )
 
 
