@@ -3,7 +3,6 @@ with every rule of the pool holding inside the batch."""
 
 from __future__ import annotations
 
-import signal
 import time
 
 import pytest
@@ -21,6 +20,7 @@ from servers import (
 
 import httpool
 from accounting import assert_consistent as _assert_consistent
+from accounting import keyboard_interrupt_after
 
 
 def assert_consistent(pool: httpool.Pool) -> httpool.PoolStats:
@@ -150,21 +150,12 @@ def test_bad_requests_raise_before_any_io(no_socket_leak):
 
 
 def test_keyboard_interrupt_in_a_batch_leaves_the_pool_consistent(no_socket_leak):
-    def interrupt(*_):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    try:
-        with ScriptedServer(never_answer) as server:
-            with httpool.Pool() as pool:
-                signal.setitimer(signal.ITIMER_REAL, 0.1)
-                with pytest.raises(KeyboardInterrupt):
-                    pool.request_many([("GET", server.url)] * 6, timeout=5.0)
-                assert server.wait_closed(6)
-                assert_consistent(pool)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    with ScriptedServer(never_answer) as server:
+        with httpool.Pool() as pool:
+            with pytest.raises(KeyboardInterrupt), keyboard_interrupt_after(0.1):
+                pool.request_many([("GET", server.url)] * 6, timeout=5.0)
+            assert server.wait_closed(6)
+            assert_consistent(pool)
 
 
 def test_batch_against_nginx(no_socket_leak, nginx):

@@ -29,7 +29,7 @@ from servers import (
 )
 
 import httpool
-from accounting import assert_consistent
+from accounting import assert_consistent, keyboard_interrupt_after
 
 
 def test_unsolicited_408_on_idle_connection_is_discarded(no_socket_leak):
@@ -153,22 +153,13 @@ def test_signal_during_the_wait_resumes_with_the_time_left(no_socket_leak):
 
 
 def test_exception_from_a_signal_handler_closes_the_connection(no_socket_leak):
-    def interrupt(*_):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    try:
-        with ScriptedServer(never_answer) as server:
-            with httpool.Pool() as pool:
-                signal.setitimer(signal.ITIMER_REAL, 0.05)
-                with pytest.raises(KeyboardInterrupt):
-                    pool.get(server.url, timeout=5.0)
-                assert server.wait_closed(1)
-                stats = assert_consistent(pool)
-                assert (stats.in_use, stats.closed.error) == (0, 1)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    with ScriptedServer(never_answer) as server:
+        with httpool.Pool() as pool:
+            with pytest.raises(KeyboardInterrupt), keyboard_interrupt_after(0.05):
+                pool.get(server.url, timeout=5.0)
+            assert server.wait_closed(1)
+            stats = assert_consistent(pool)
+            assert (stats.in_use, stats.closed.error) == (0, 1)
 
 
 # ------------------------------------------------------------------ retry gates
