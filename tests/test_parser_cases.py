@@ -322,6 +322,13 @@ INVALID = [
         "more header fields than the limit", limits={"max_headers": 3}),
     bad("trailers-over-count-limit", CHUNKED + b"0\r\nT1: 1\r\nT2: 2\r\n\r\n",
         "more header fields than the limit", limits={"max_headers": 2}),
+    # The name over the count starts before the byte llhttp refuses: the limit
+    # is the first fault, also when the name reaches llhttp in one piece with
+    # that byte (found by the hypothesis properties).
+    bad("headers-over-count-limit-then-bad-token", OK + b"A: 1\r\nB: 2\r\nC\x00: 3\r\n\r\n",
+        "more header fields than the limit", limits={"max_headers": 2}),
+    bad("trailers-over-count-limit-then-bad-token", CHUNKED + b"0\r\nT1: 1\r\n*\x00",
+        "more header fields than the limit", limits={"max_headers": 2}),
     bad("interim-over-limit", b"HTTP/1.1 100 Continue\r\n\r\n" * 3 + CL5,
         "more interim (1xx) responses than the limit", limits={"max_interim": 2}),
     bad("interim-default-limit", b"HTTP/1.1 103 Early Hints\r\n\r\n" * 6 + CL5,

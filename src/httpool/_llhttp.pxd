@@ -62,6 +62,8 @@ cdef extern from "llhttp.h" nogil:
     # private to llhttp.
     ctypedef struct llhttp_t:
         void* data                # user pointer: the owning ResponseParser
+        void* _span_pos0          # private: where a span not reported yet starts, or NULL
+        void* _span_cb0           # private: llhttp's reporter of that span (a llhttp_span_cb)
         uint64_t content_length   # Content-Length, or the current chunk's size
         uint8_t http_major
         uint8_t http_minor
@@ -111,3 +113,9 @@ cdef extern from "llhttp.h" nogil:
     void llhttp_set_error_reason(llhttp_t* parser, const char* reason)
     const char* llhttp_get_error_pos(const llhttp_t* parser)
     const char* llhttp_errno_name(llhttp_errno_t err)
+
+
+# How llhttp reports a span it holds open (llhttp_t._span_cb0): the callback
+# of its kind, called with the bytes from `at` to `end`. Not in llhttp.h (its
+# own typedef is private to llhttp.c), so declared here.
+ctypedef int (*llhttp_span_cb)(llhttp_t* parser, const char* at, const char* end) noexcept

@@ -118,6 +118,7 @@ cdef class ResponseParser:
     cpdef bytes read_body(self, Py_ssize_t max_bytes)
 
     cdef void _reset_head(self) noexcept
+    cdef int _report_open_span(self, const char* cur, const char* pos) except -1
     cdef int _flush_head(self) except -1
     cdef int _headers_complete(self, const char* p, Py_ssize_t n, const char* pos) except -1
     cdef int _skip_interim(self, const char* p, Py_ssize_t n, const char* pos) except -1

@@ -404,6 +404,10 @@ cdef class ResponseParser:
                 return n
             pos = llhttp_get_error_pos(&self._llhttp)
             if err != HPE_PAUSED:
+                if self._error_reason == NULL:
+                    self._report_open_span(cur, pos)
+                    if self._error_reason != NULL:
+                        err = HPE_USER
                 if (not self.headers_complete and self._error_reason == NULL
                         and cur <= pos <= end and self._head_raw + (pos - cur) > self.max_header_bytes):
                     # The head crossed its limit before the byte llhttp refused:
@@ -423,6 +427,16 @@ cdef class ResponseParser:
                     continue
                 self._fed += cur - p
                 return cur - p
+
+    cdef int _report_open_span(self, const char* cur, const char* pos) except -1:
+        """llhttp refused a byte inside a span it has not reported (a header
+        name, say): report the span up to that byte, as llhttp does when its
+        input ends there, so that a limit the span crosses (the header count)
+        is the fault found, however the input was cut."""
+        cdef const char* start = <const char*>self._llhttp._span_pos0
+        if start != NULL and cur <= start <= pos:
+            (<llhttp_span_cb>self._llhttp._span_cb0)(&self._llhttp, start, pos)
+        return 0
 
     cdef int _flush_head(self) except -1:
         """Copy the head bytes the last llhttp_execute() call reported."""
