@@ -5,7 +5,8 @@ README.md.
 Fixtures for the HTTP benchmarks (bench/test_http_bench.py,
 bench/test_concurrency_bench.py): ``bench_nginx``, one nginx for the
 whole session (tests/nginx.py, keep-alive with no practical request limit),
-and ``wrk_results``, where the wrk tests leave their figures; the
+``place``, which puts nginx and the client on one CPU or on all of them, and
+``wrk_results``, where the wrk tests leave their figures; the
 ``pytest_benchmark_update_json`` hook below copies those figures, with the
 versions of nginx and wrk, into the file written by ``--benchmark-json``.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from nginx import NginxServer, find_nginx  # noqa: E402  (tests/nginx.py)
 
 _WRK_RESULTS = pytest.StashKey[dict]()
-_PLACEMENT = pytest.StashKey[str]()
+_PLACEMENT = pytest.StashKey[dict]()
+_CONGESTION_CONTROL = pytest.StashKey[str]()
 
 
 def pytest_configure(config):
@@ -48,38 +50,57 @@ def bench_nginx(tmp_path_factory: pytest.TempPathFactory,
                 pytestconfig: pytest.Config) -> Iterator[NginxServer]:
     """nginx for the HTTP benchmarks: one worker, keep-alive 75 s and 10**7
     requests per connection (nginx's default of 1000 would close a client's
-    connection in the middle of a benchmark).
-
-    Its worker and this process (so every client thread and wrk, started
-    later, inherit it) are pinned to one CPU, unless HTTPOOL_BENCH_PIN=0. One
-    request at a time is a ping-pong between client and server; on the
-    2-vCPU VM these figures come from, a wake-up across CPUs costs more than
-    a whole request (GET /small: about 25 µs per request on one CPU, 90 to
-    130 µs when the two sides sit on different CPUs, and that varied from
-    minute to minute), so unpinned results measure the hypervisor. On one CPU
-    each request costs what the client and nginx spend on it.
-    """
+    connection in the middle of a benchmark), cubic congestion control
+    (tests/nginx.py says why). Where it runs is the `place` fixture's job;
+    this process's CPUs are given back at the end."""
     binary = find_nginx()
     if binary is None:
         pytest.skip("nginx is not installed (looked at $HTTPOOL_NGINX, PATH, /usr/sbin/nginx)")
+    mask = os.sched_getaffinity(0)
     with NginxServer(tmp_path_factory.mktemp("nginx-bench"), binary=binary,
                      keepalive_timeout="75s", keepalive_requests=10**7) as server:
-        mask = os.sched_getaffinity(0)
-        pinned = None
-        if os.environ.get("HTTPOOL_BENCH_PIN", "1") != "0" and server._proc is not None:
-            workers = _children(server._proc.pid)
-            if workers:
-                pinned = max(mask)
-                for pid in workers:
-                    os.sched_setaffinity(pid, {pinned})
-                os.sched_setaffinity(0, {pinned})
-        pytestconfig.stash[_PLACEMENT] = (
-            f"nginx's worker and the client pinned to CPU {pinned}" if pinned is not None
-            else "not pinned")
+        pytestconfig.stash[_CONGESTION_CONTROL] = server.congestion_control
         try:
             yield server
         finally:
             os.sched_setaffinity(0, mask)
+
+
+@pytest.fixture
+def place(bench_nginx: NginxServer, pytestconfig: pytest.Config) -> Callable[[bool], str]:
+    """place(sequential) puts nginx's worker and this process (so every client
+    thread and wrk, started later, inherit it) on one CPU, or on every CPU;
+    returns where they are, for the results.
+
+    Sequential scenarios pin (unless HTTPOOL_BENCH_PIN=0). One request at a
+    time is a ping-pong between client and server; on the 2-vCPU VM these
+    figures come from, a wake-up across CPUs costs more than a whole request
+    (GET /small: about 25 µs per request on one CPU, 90 to 130 µs when the
+    two sides sit on different CPUs, and that varied from minute to minute),
+    so unpinned sequential results measure the hypervisor. On one CPU each
+    request costs what the client and nginx spend on it.
+
+    Concurrent scenarios do not pin: with many requests in flight the two
+    sides work at the same time, each on its own CPU, as wrk measures its
+    ceiling; on one shared CPU every client would be held to the server's
+    cost per request, whatever its own.
+    """
+    cpus = sorted(os.sched_getaffinity(0) | os.sched_getaffinity(bench_nginx._proc.pid))
+    workers = _children(bench_nginx._proc.pid)
+    placements = pytestconfig.stash.setdefault(_PLACEMENT, {})
+
+    def place(sequential: bool) -> str:
+        pinned = sequential and os.environ.get("HTTPOOL_BENCH_PIN", "1") != "0" and bool(workers)
+        chosen = {cpus[-1]} if pinned else set(cpus)
+        for pid in workers:
+            os.sched_setaffinity(pid, chosen)
+        os.sched_setaffinity(0, chosen)
+        where = (f"client CPUs {sorted(chosen)}, nginx worker CPUs {sorted(chosen)} "
+                 f"of {os.cpu_count()}")
+        placements["sequential" if sequential else "concurrent"] = where
+        return where
+
+    return place
 
 
 @pytest.fixture(scope="session")
@@ -107,6 +128,7 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
         output_json["http_bench"] = {
             "nginx": _version([nginx, "-v"]) if nginx else None,
             "wrk": _version(["wrk", "--version"]),
-            "placement": config.stash.get(_PLACEMENT, None),
+            "placement": config.stash.get(_PLACEMENT, {}),
+            "congestion_control": config.stash.get(_CONGESTION_CONTROL, None),
             "cpus": os.cpu_count(),
         }

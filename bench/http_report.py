@@ -93,7 +93,10 @@ def header(results: dict, doc: dict) -> str:
     server = (meta.get("nginx") or "nginx").replace("nginx version: ", "")
     if meta.get("wrk"):
         server += ", " + " ".join(meta["wrk"].split()[:2])
-    placement = meta.get("placement")
+    placement = "; ".join(f"{kind} scenarios: {where}"
+                          for kind, where in (meta.get("placement") or {}).items())
+    if meta.get("congestion_control"):
+        server += f" ({meta['congestion_control']} congestion control)"
     return (f"{cpu}{f' ({cpus} CPUs)' if cpus else ''}, "
             f"{machine.get('python_implementation', 'Python')} {machine.get('python_version', '?')}; "
             + ", ".join(parts) + f"; {server}"
@@ -208,11 +211,12 @@ def chart(results: dict, doc: dict, path: str) -> None:
     for ax in axes[len(order):]:
         ax.axis("off")
     if len(axes) > len(order):
-        placement = doc.get("http_bench", {}).get("placement") or ""
+        sequential = (doc.get("http_bench", {}).get("placement") or {}).get("sequential", "")
         note = ("Requests/s, more is better:\nthe median of batches of\nrequests. One nginx, one run."
                 "\nScenario 6 also shows the\nconnections each client opened.")
-        if placement.startswith("nginx"):
-            note += "\n\nnginx's worker and the client\nshare one CPU (see README)."
+        if sequential.startswith("client CPUs [") and "," not in sequential.split("]")[0]:
+            note += ("\n\nSequential scenarios: nginx's\nworker and the client share\n"
+                     "one CPU (see README).")
         axes[-1].text(0, 0.5, note, fontsize=9, va="center")
     fig.suptitle("httpool and peers against one local nginx: requests per second", fontsize=12)
     fig.tight_layout()

@@ -44,9 +44,9 @@ bench/concurrency_clients.py CLIENT URL -n 10000 -c 256`) and records its peak
 RSS (VmHWM: see concurrency_clients.py for why not ru_maxrss), and the same
 interpreter importing the client's modules and sending nothing.
 
-Placement: bench/conftest.py's bench_nginx pins nginx's worker and this
-process (and so every thread, wrk and the memory runs it starts) to one CPU,
-unless HTTPOOL_BENCH_PIN=0; each benchmark records the CPUs it was allowed.
+Placement: nothing is pinned here (bench/conftest.py's `place` says why):
+the client and nginx's worker may each run on every CPU, as wrk measures its
+ceiling; each benchmark records the CPUs it was allowed.
 """
 
 from __future__ import annotations
@@ -109,25 +109,11 @@ def _cpu_seconds() -> tuple[float, float]:
     return usage.ru_utime, usage.ru_stime
 
 
-def _placement(server) -> str:
-    """Which CPUs this process and nginx's worker may run on."""
-    mine = sorted(os.sched_getaffinity(0))
-    workers = []
-    if server._proc is not None:
-        try:
-            with open(f"/proc/{server._proc.pid}/task/{server._proc.pid}/children") as f:
-                workers = [int(pid) for pid in f.read().split()]
-        except OSError:
-            pass
-    theirs = sorted({cpu for pid in workers for cpu in os.sched_getaffinity(pid)})
-    return f"client CPUs {mine}, nginx worker CPUs {theirs or '?'} of {os.cpu_count()}"
-
-
 _SERVER: list[str] = []
 
 
 def _server_versions(server) -> str:
-    """"nginx/1.x.y, wrk 4.x.y" (computed once)."""
+    """"nginx/1.x.y (cubic congestion control), wrk 4.x.y" (computed once)."""
     if not _SERVER:
         parts = []
         for argv in ([server.binary, "-v"], ["wrk", "--version"]):
@@ -136,15 +122,16 @@ def _server_versions(server) -> str:
                 line = (proc.stdout + proc.stderr).strip().splitlines()[0]
             except (OSError, IndexError, subprocess.TimeoutExpired):
                 continue
-            parts.append(line.replace("nginx version: ", "") if argv[1] == "-v"
-                         else " ".join(line.split()[:2]))
+            parts.append(line.replace("nginx version: ", "")
+                         + f" ({server.congestion_control} congestion control)"
+                         if argv[1] == "-v" else " ".join(line.split()[:2]))
         _SERVER.append(", ".join(parts))
     return _SERVER[0]
 
 
 # --- wrk, the ceiling ---------------------------------------------------------------
 
-def _wrk(request, server, concurrency: int, run: str) -> None:
+def _wrk(request, server, where: str, concurrency: int, run: str) -> None:
     wrk = shutil.which("wrk")
     if wrk is None:
         pytest.skip("wrk is not installed (apt-get install wrk): no ceiling in the report")
@@ -168,7 +155,7 @@ def _wrk(request, server, concurrency: int, run: str) -> None:
         "runs": list(previous),
         "connections_opened": accepts1 - accepts0 - 1,
         "requests_served": requests1 - requests0 - 1,
-        "placement": _placement(server),
+        "placement": where,
         "server": _server_versions(server),
         "output": out,
     }
@@ -196,9 +183,10 @@ _PARAMS = [(c, name) for c in LEVELS for name in _NAMES]
 
 @pytest.mark.parametrize(("concurrency", "client"), _PARAMS,
                          ids=[f"concurrency-{c}-{name}" for c, name in _PARAMS])
-def test_concurrency(request, bench_nginx, concurrency, client):
+def test_concurrency(request, bench_nginx, place, concurrency, client):
+    where = place(False)
     if client.startswith("wrk"):
-        return _wrk(request, bench_nginx, concurrency, client)
+        return _wrk(request, bench_nginx, where, concurrency, client)
     cls = _skip_missing(client)
     benchmark = request.getfixturevalue("benchmark")
     benchmark.group = f"concurrency-{concurrency}"
@@ -243,7 +231,7 @@ def test_concurrency(request, bench_nginx, concurrency, client):
         client_cpu_per_request=(user1 - user0 + sys1 - sys0) / (rounds * REQUESTS),
         client_user_per_request=(user1 - user0) / (rounds * REQUESTS),
         client_system_per_request=(sys1 - sys0) / (rounds * REQUESTS),
-        placement=_placement(bench_nginx), server=_server_versions(bench_nginx))
+        placement=where, server=_server_versions(bench_nginx))
     if _WRK_RUNS.get(concurrency):
         benchmark.extra_info["wrk_requests_per_second"] = max(_WRK_RUNS[concurrency])
     if opened is not None:
@@ -263,12 +251,13 @@ def _helper(client: str, url: str, import_only: bool) -> dict:
 
 
 @pytest.mark.parametrize("client", ("python",) + ORDER, ids=[f"rss-{c}" for c in ("python",) + ORDER])
-def test_peak_rss(benchmark, bench_nginx, client):
+def test_peak_rss(benchmark, bench_nginx, place, client):
     """Peak RSS of a fresh interpreter sending 10,000 requests, 256 in flight;
     the timed call is that whole process (start-up and imports included)."""
     if client != "python":
         _skip_missing(client)
     benchmark.group = f"concurrency-rss-{RSS_CONCURRENCY}"
+    where = place(False)
     url = bench_nginx.url + PATH
     baseline = _helper(client, url, import_only=True)
     runs = []
@@ -282,6 +271,6 @@ def test_peak_rss(benchmark, bench_nginx, client):
         baseline_kib=baseline["vmhwm_kib"], peak_kib=peak["vmhwm_kib"],
         baseline_ru_maxrss_kib=baseline["ru_maxrss_kib"], peak_ru_maxrss_kib=peak["ru_maxrss_kib"],
         requests_seconds=peak.get("seconds"),
-        placement=_placement(bench_nginx))
+        placement=where)
     print(f"{client}: peak RSS {peak['vmhwm_kib'] / 1024:.1f} MiB "
           f"(imports only {baseline['vmhwm_kib'] / 1024:.1f} MiB)")

@@ -72,6 +72,11 @@ many requests it served while the client was in use (stub_status, minus the
 stub_status queries themselves), for httpool `pool.stats().opened`, and the
 CPU time (user + system, all threads) this process spent per request during
 the timed rounds: the client's own cost, without nginx's.
+
+Placement (bench/conftest.py's `place`): in the sequential scenarios nginx's
+worker and the client share one CPU (unless HTTPOOL_BENCH_PIN=0); in the
+concurrent ones both may run on every CPU. nginx's connections use cubic
+congestion control (tests/nginx.py says why).
 """
 
 from __future__ import annotations
@@ -461,7 +466,9 @@ class RawSocketClient:
 
 CLIENTS = {c.name: c for c in (HttpoolClient, HttpoolManyClient, HttpxClient, HttpxAsyncClient, Urllib3Client,
                                RequestsClient, AiohttpClient, PycurlClient, RawSocketClient)}
-SEQUENTIAL = ["httpool", "httpx", "urllib3", "requests", "aiohttp", "pycurl", "raw-socket"]
+# The floor runs right after httpool: the ratio of the two is a target, and
+# the machine drifts less between neighbours than across the whole scenario.
+SEQUENTIAL = ["httpool", "raw-socket", "httpx", "urllib3", "requests", "aiohttp", "pycurl"]
 CONCURRENT = ["httpool", "httpool-many", "httpx", "httpx-async", "urllib3", "requests", "aiohttp", "pycurl",
               "raw-socket"]
 
@@ -605,12 +612,13 @@ _PARAMS = [(key, name) for key in SCENARIOS
 
 @pytest.mark.parametrize(("scenario_key", "client"), _PARAMS,
                          ids=[f"{SCENARIOS[k].group}-{c}" for k, c in _PARAMS])
-def test_http(benchmark, bench_nginx, scenario_key, client):
+def test_http(benchmark, bench_nginx, place, scenario_key, client):
     scenario = SCENARIOS[scenario_key]
     cls = CLIENTS[client]
     if cls.module is None:
         pytest.skip(f"{client} is not installed (pip install -e '.[bench]' installs every peer)")
     benchmark.group = scenario.group
+    where = place(scenario.concurrency == 1)
     url = bench_nginx.url + scenario.path
 
     accepts0, requests0 = _server_counts(bench_nginx)
@@ -640,7 +648,7 @@ def test_http(benchmark, bench_nginx, scenario_key, client):
         body_bytes=len(scenario.body),
         connections_opened=accepts1 - accepts0 - 1,
         requests_served=requests1 - requests0 - 1,
-        client_cpu_per_request=cpu / (rounds * scenario.requests))
+        client_cpu_per_request=cpu / (rounds * scenario.requests), placement=where)
     if opened is not None:
         benchmark.extra_info["pool_opened"] = opened
 
@@ -667,10 +675,11 @@ wrk.headers["Content-Type"] = "application/json"
 
 @pytest.mark.parametrize(("scenario_key", "method", "path", "connections"), WRK_CASES,
                          ids=[f"{SCENARIOS[k].group}-wrk" for k, *_ in WRK_CASES])
-def test_wrk(bench_nginx, wrk_results, tmp_path, scenario_key, method, path, connections):
+def test_wrk(bench_nginx, place, wrk_results, tmp_path, scenario_key, method, path, connections):
     wrk = shutil.which("wrk")
     if wrk is None:
         pytest.skip("wrk is not installed (apt-get install wrk): no ceiling in the report")
+    where = place(connections == 1)
     argv = [wrk, "-t1", f"-c{connections}", f"-d{WRK_SECONDS}s", "--latency"]
     if method == "POST":
         script = tmp_path / "post.lua"
@@ -690,6 +699,7 @@ def test_wrk(bench_nginx, wrk_results, tmp_path, scenario_key, method, path, con
         "connections": connections, "seconds": WRK_SECONDS, "requests_per_second": rps,
         "connections_opened": accepts1 - accepts0 - 1,
         "requests_served": requests1 - requests0 - 1,
+        "placement": where,
         "output": out,
     }
     print(f"wrk {method} {path} c={connections}: {rps:,.0f} requests/s")

@@ -23,9 +23,11 @@ parameters).  When a second value is given to ``keepalive_timeout``
 (``"1s 1s"``) nginx also sends ``Keep-Alive: timeout=N``.
 
 Start-up waits for nginx to answer a real request, polling with a deadline
-(the worker may not be accepting yet when the port is bound).  The port is
-picked by binding port 0 and closing it, so another process could take it in
-between; start() then retries with a fresh port.  Stop sends SIGQUIT (graceful:
+(the worker may not be accepting yet when the port is bound).  nginx inherits
+its listening socket, bound to a port the kernel picked, from this process
+(httpool._embedded_server.spawn_nginx), so no other process can take the port
+in between; the socket also sets the connections' congestion control (cubic,
+not the kernel's default, which may pace even loopback connections).  Stop sends SIGQUIT (graceful:
 idle keep-alive connections are closed at once), then SIGTERM, then SIGKILL.
 
 As root, nginx would switch its worker to ``nobody``, who cannot enter a
@@ -43,7 +45,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from httpool._embedded_server import find_nginx, free_port, nginx_config
+from httpool._embedded_server import (
+    congestion_control, find_nginx, listening_socket, nginx_config, spawn_nginx,
+)
 
 HOST = "127.0.0.1"
 
@@ -110,6 +114,7 @@ class NginxServer:
         self._own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir is not None else None
         self.port = 0
+        self.congestion_control = "?"
         self.files = {name: len(body) for name, body in FILES.items()}
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -156,24 +161,17 @@ class NginxServer:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def start(self, attempts: int = 3) -> None:
+    def start(self) -> None:
         if self.binary is None:
             raise NginxError("nginx is not installed")
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="httpool-nginx-"))
         self._populate()
-        for attempt in range(attempts):
-            self.port = free_port()
-            try:
-                self._launch()
-                return
-            except NginxError as exc:
-                self.stop(_keep_workdir=True)
-                # Someone took the port between our probe and nginx's bind.
-                if "Address already in use" not in str(exc) or attempt == attempts - 1:
-                    if self._own_workdir:
-                        shutil.rmtree(self.workdir, ignore_errors=True)
-                    raise
+        try:
+            self._launch()
+        except BaseException:
+            self.stop()
+            raise
 
     def _populate(self) -> None:
         assert self.workdir is not None
@@ -201,15 +199,14 @@ class NginxServer:
 
     def _launch(self) -> None:
         assert self.workdir is not None and self.binary is not None
-        config = self._write_config()
-        self.error_log.write_bytes(b"")  # only this start's messages
-        with open(self.workdir / "stderr.log", "ab") as stderr:
-            self._proc = subprocess.Popen(
-                [self.binary, "-p", self.workdir, "-c", config, "-e", self.error_log],
-                stdin=subprocess.DEVNULL,
-                stdout=stderr,
-                stderr=stderr,
-            )
+        with listening_socket() as listener:
+            self.port = listener.getsockname()[1]
+            self.congestion_control = congestion_control(listener)
+            config = self._write_config()
+            self.error_log.write_bytes(b"")  # only this start's messages
+            with open(self.workdir / "stderr.log", "ab") as stderr:
+                self._proc = spawn_nginx(self.binary, self.workdir, config, self.error_log,
+                                         listener, stderr)
         self._wait_ready()
 
     def _wait_ready(self) -> None:
@@ -246,7 +243,7 @@ class NginxServer:
                 reply += chunk
         return reply
 
-    def stop(self, timeout: float = 3.0, *, _keep_workdir: bool = False) -> None:
+    def stop(self, timeout: float = 3.0) -> None:
         """Graceful stop (SIGQUIT), then SIGTERM, then SIGKILL."""
         proc, self._proc = self._proc, None
         if proc is not None:
@@ -262,7 +259,7 @@ class NginxServer:
                     continue
             else:
                 raise NginxError(f"nginx (pid {proc.pid}) survived SIGKILL")
-        if self._own_workdir and not _keep_workdir and self.workdir is not None:
+        if self._own_workdir and self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
 

@@ -10,8 +10,10 @@ holding their offset).
   temporary directory removed at stop, and keep-alive for 10^6 requests per
   connection (nginx's default of 1000 would make every client reconnect
   during a run). As root the config says ``user root;``: the default worker
-  user could not read the temporary directory. Start-up polls until nginx
-  answers; stop is SIGQUIT (graceful), then SIGKILL.
+  user could not read the temporary directory. nginx inherits its listening
+  socket from us (see spawn_nginx), with the congestion control set there.
+  Start-up polls until nginx answers; stop is SIGQUIT (graceful), then
+  SIGKILL.
 * ``builtin``: ``httpool._benchserver.BenchServer``, compiled, running its
   epoll loop without the GIL in a thread of this process.
 
@@ -29,11 +31,12 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional, Union
+from typing import IO, Optional, Union
 
 from httpool._benchserver import ONE_MIB_BODY, SMALL_BODY, BenchServer
 
-__all__ = ["ServerError", "find_nginx", "free_port", "nginx_config", "start_server"]
+__all__ = ["ServerError", "congestion_control", "find_nginx", "listening_socket", "nginx_config",
+           "spawn_nginx", "start_server"]
 
 HOST = "127.0.0.1"
 _START_TIMEOUT = 5.0
@@ -73,6 +76,11 @@ http {{
         listen {host}:{port} backlog=4096;
         server_name localhost;
         root {work}/html;
+        # 13 bytes go out with the head in one writev; sendfile would add a
+        # second send and a cork and uncork around the two.
+        location = /small {{
+            sendfile off;
+        }}
 {locations}
     }}
 }}
@@ -105,11 +113,54 @@ def find_nginx() -> Optional[str]:
     return None
 
 
-def free_port() -> int:
-    """A loopback port nothing listens on now (a later bind may still race)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+# Congestion control for the server's connections, first available wins.
+# The kernel's default may be BBR, which paces every connection at its own
+# bandwidth estimate, even on loopback: measured here, 1 MiB took 140 to
+# 500 µs to arrive depending on the connection, whatever the client did.
+# Loss-based algorithms send a whole window at once on a link without loss.
+_CONGESTION_CONTROL = (b"cubic", b"reno")
+
+
+def listening_socket() -> socket.socket:
+    """A listening TCP socket on 127.0.0.1, on a port the kernel picks, for
+    a server started with spawn_nginx. Its accepted connections use the
+    first of _CONGESTION_CONTROL the kernel allows (else its default)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        for algorithm in _CONGESTION_CONTROL:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, algorithm)
+                break
+            except OSError:
+                continue
         sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+        sock.listen(4096)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def congestion_control(sock: socket.socket) -> str:
+    """The congestion control algorithm `sock` (and what it accepts) uses."""
+    return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, 16).rstrip(b"\0").decode()
+
+
+def spawn_nginx(binary: str, work: Path, config: Path, error_log: Path,
+                listener: socket.socket, output: Union[int, IO[bytes]]) -> "subprocess.Popen[bytes]":
+    """Start nginx with `config`, serving on `listener`.
+
+    The socket is handed over the way nginx's binary upgrade does it (its fd
+    in the NGINX environment variable; nginx reuses an inherited socket whose
+    address matches a listen directive), so the port is never free between
+    picking it and nginx's bind, and the socket's options carry over.
+    """
+    env = {**os.environ, "NGINX": f"{listener.fileno()};"}
+    return subprocess.Popen(
+        [binary, "-p", str(work), "-c", str(config), "-e", str(error_log)],
+        stdin=subprocess.DEVNULL, stdout=output, stderr=output,
+        pass_fds=(listener.fileno(),), env=env)
 
 
 def _answers(port: int) -> bool:
@@ -134,6 +185,7 @@ class NginxServer:
         self.binary = binary
         self.port = 0
         self.version = self._version()
+        self.congestion_control = "?"
         self._work = Path(tempfile.mkdtemp(prefix="httpool-bench-nginx-"))
         self._proc: Optional[subprocess.Popen[bytes]] = None
 
@@ -143,7 +195,8 @@ class NginxServer:
 
     @property
     def description(self) -> str:
-        return f"nginx {self.version} ({self.binary}, 1 worker process)"
+        return (f"nginx {self.version} ({self.binary}, 1 worker process, "
+                f"{self.congestion_control} congestion control)")
 
     def _version(self) -> str:
         try:
@@ -152,40 +205,30 @@ class NginxServer:
             return "?"
         return out.strip().rpartition("/")[2] or "?"
 
-    def start(self, attempts: int = 3) -> None:
+    def start(self) -> None:
         (self._work / "tmp").mkdir()
         (self._work / "html").mkdir()
         (self._work / "html" / "small").write_bytes(SMALL_BODY)
         (self._work / "html" / "1m").write_bytes(ONE_MIB_BODY)
         try:
-            for attempt in range(attempts):
-                self.port = free_port()
-                try:
-                    self._launch()
-                    return
-                except ServerError as exc:
-                    self._kill()
-                    # Someone took the port between our probe and nginx's bind.
-                    if "Address already in use" not in str(exc) or attempt == attempts - 1:
-                        raise
+            with listening_socket() as listener:
+                self.port = listener.getsockname()[1]
+                self.congestion_control = congestion_control(listener)
+                config = self._work / "nginx.conf"
+                config.write_text(nginx_config(self._work, self.port))
+                error_log = self._work / "error.log"
+                error_log.write_bytes(b"")
+                self._proc = spawn_nginx(self.binary, self._work, config, error_log, listener,
+                                         subprocess.DEVNULL)
+            deadline = time.monotonic() + _START_TIMEOUT
+            while not _answers(self.port):
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    log = error_log.read_text(errors="replace").strip().splitlines()
+                    raise ServerError(f"nginx did not start: {log[-1] if log else 'no message'}")
+                time.sleep(0.01)  # polling another process: nothing to wait on
         except BaseException:
             self.stop()
             raise
-
-    def _launch(self) -> None:
-        config = self._work / "nginx.conf"
-        config.write_text(nginx_config(self._work, self.port))
-        error_log = self._work / "error.log"
-        error_log.write_bytes(b"")
-        self._proc = subprocess.Popen(
-            [self.binary, "-p", str(self._work), "-c", str(config), "-e", str(error_log)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + _START_TIMEOUT
-        while not _answers(self.port):
-            if self._proc.poll() is not None or time.monotonic() > deadline:
-                log = error_log.read_text(errors="replace").strip().splitlines()
-                raise ServerError(f"nginx did not start: {log[-1] if log else 'no message'}")
-            time.sleep(0.01)  # polling another process: nothing to wait on
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
