@@ -91,12 +91,12 @@ def header(results: dict, doc: dict) -> str:
              for c, v in versions.items() if v]
     meta = doc.get("http_bench", {})
     server = (meta.get("nginx") or "nginx").replace("nginx version: ", "")
+    if meta.get("congestion_control"):
+        server += f" ({meta['congestion_control']} congestion control)"
     if meta.get("wrk"):
         server += ", " + " ".join(meta["wrk"].split()[:2])
     placement = "; ".join(f"{kind} scenarios: {where}"
                           for kind, where in (meta.get("placement") or {}).items())
-    if meta.get("congestion_control"):
-        server += f" ({meta['congestion_control']} congestion control)"
     return (f"{cpu}{f' ({cpus} CPUs)' if cpus else ''}, "
             f"{machine.get('python_implementation', 'Python')} {machine.get('python_version', '?')}; "
             + ", ".join(parts) + f"; {server}"
