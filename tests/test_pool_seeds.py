@@ -122,7 +122,7 @@ def test_seed3_reused_connection_closed_in_flight_is_retried_once(no_socket_leak
             assert pool.get(server.url).content == b"conn=0 req=1"
             assert pool.get(server.url).content == b"conn=1 req=1"
             stats = assert_consistent(pool)
-            assert (stats.opened, stats.retried, stats.closed.error) == (2, 1, 1)
+            assert (stats.opened, stats.retried, stats.closed.closed_on_reuse) == (2, 1, 1)
 
 
 def test_seed4_connection_close_from_server_opens_one_connection_per_request(no_socket_leak):

@@ -18,7 +18,11 @@ cdef enum:
     CLOSE_POOL_FULL = 10          # no room in the idle stack, or evicted for another origin
     CLOSE_POOL_CLOSE = 11         # pool.close(), or a fork left it to the parent
     CLOSE_ABANDONED = 12          # a response was garbage-collected with its body unread
-    CLOSE_REASON_COUNT = 13
+    CLOSE_EARLY_RESPONSE = 13     # the server answered before the request body was sent whole
+    CLOSE_DRAIN_TIME = 14         # an unread body took longer than max_drain_time to drain
+    CLOSE_UNSAFE_FRAMING = 15     # framing that cannot be trusted for reuse
+    CLOSE_CLOSED_ON_REUSE = 16    # the server had closed a reused connection
+    CLOSE_REASON_COUNT = 17
 
 
 # send_step() results.
@@ -47,10 +51,13 @@ cdef class AddressList:
 
 
 cdef class Connection:
+    """The transport of one origin's connection: a non-blocking socket, the
+    bytes of one request on their way out, and the parser of its response.
+    It never waits: an Exchange says what to do, a driver does the waiting."""
     cdef:
         int fd                        # the non-blocking socket
-        int epfd                      # this connection's epoll instance, watching fd
-        unsigned int watching         # the epoll events currently registered for fd
+        int epfd                      # this connection's epoll instance, for the blocking driver
+        unsigned int watching         # the epoll events currently registered in epfd
         readonly object key           # the origin: (scheme, host, port)
         public object slots           # the pool's OriginSlots that counts this connection
         readonly str origin           # "http://host:port", for messages
@@ -58,13 +65,13 @@ cdef class Connection:
         public double expires_at      # when idle: the time it stops being reusable
         public int expire_reason      # the CloseReason that applies at expires_at
         readonly long requests        # requests sent on this connection
-        readonly ConnState state
+        public ConnState state
         readonly int close_reason
         public bint reused            # the current request runs on a connection used before
         readonly Py_ssize_t received  # response bytes received for the current request
-        bint _request_cut             # the request was not sent whole (early response)
-        bint _client_close            # the request said Connection: close
-        bint _stray_bytes             # bytes arrived after the end of the response
+        bint request_cut              # the request was not sent whole (early response)
+        bint client_close             # the request said Connection: close
+        bint stray_bytes              # bytes arrived after the end of the response
         readonly ResponseParser parser
         iovec _iov[2]                 # what is left to send of the loaded bytes
         msghdr _msg
@@ -74,48 +81,40 @@ cdef class Connection:
         Py_ssize_t _rcap
         object __weakref__
 
-    # Opening: blocking (_open), or in steps for a batch that waits in its own
-    # epoll (connect_start, then connect_result once writable).
-    cdef int _open(self, str host, int port, double deadline, double connect_timeout) except -1
+    # Opening, in steps: connect_start, then (EINPROGRESS) connect_result once writable.
     cdef int connect_start(self, addrinfo* ai) except -1
     cdef int connect_result(self) except -1
     cdef int _connected(self, int err) except -1
     cdef int connect_failed(self, int err) except -1
 
-    # Waiting: the events that are ready; raises the timeout for `phase`.
-    cdef unsigned int _wait(self, unsigned int events, double deadline, double phase_timeout,
-                            int phase) except? 0
+    # The blocking driver's wait, in this connection's own epoll instance:
+    # the ready events, or 0 once `until` (monotonic, < 0: never) has passed.
+    cdef unsigned int wait(self, unsigned int events, double until) except? 0
     cdef int _watch(self, unsigned int events) except -1
-    # Transport: the two I/O primitives a TLS connection would override.
+
+    # The transport: the two places bytes cross the socket. A TLS connection
+    # overrides these two; everything else stays as it is.
     cdef ssize_t _transport_send(self, msghdr* msg, int* err) noexcept
     cdef ssize_t _transport_recv(self, char* buf, size_t size, int* err) noexcept
-    # Sending: _load the bytes, then send_step (without waiting; a batch
-    # waits in its own epoll) or _send_loaded (waiting in this one's).
-    cdef int _load(self, object head, object body) except -1
+
+    # Sending: begin_request (the head), load (more bytes), then send_step
+    # until SEND_DONE.
+    cdef int begin_request(self, bytes head, object body, bint client_close) except -1
+    cdef int load(self, object first, object second) except -1
     cdef void _unload(self) noexcept
     cdef int send_step(self) except -1
     cdef int cut_request(self) except -1
-    cdef int _send_loaded(self, double deadline, double write_timeout) except -1
-    cdef int begin_request(self, bytes head, object body, bint client_close) except -1
-    # Receiving: recv_step (without waiting) or _receive (waiting).
-    cdef Py_ssize_t recv_step(self) except -1
-    cdef int _eof(self) except -1
-    cdef int _recv_failed(self, int err) except -1
 
-    # One request.
-    cpdef send_request(self, bytes head, object body, bint client_close,
-                       double deadline, double write_timeout)
-    cpdef bytes exchange(self, bytes head, object body, bint client_close, bint head_request,
-                         bint read_body, double deadline, double read_timeout, double write_timeout)
-    cpdef send_more(self, object data, double deadline, double write_timeout)
-    cpdef receive_head(self, bint head_request, double deadline, double read_timeout)
-    cpdef bytes read_body(self, double deadline, double read_timeout)
-    cpdef bytes read_some(self, Py_ssize_t max_bytes, double deadline, double read_timeout)
-    cpdef Py_ssize_t drain(self, Py_ssize_t limit, double deadline)
-    cdef Py_ssize_t _receive(self, double deadline, double read_timeout) except -1
+    # Receiving, without waiting: the bytes received and parsed, 0 at EOF,
+    # or RECV_AGAIN. recv_body_step receives a Content-Length body in place.
+    cdef Py_ssize_t recv_step(self) except -1
+    cdef Py_ssize_t recv_body_step(self) except -1
+    cdef int eof(self) except -1
+    cdef int _recv_failed(self, int err) except -1
+    cdef str _progress(self)
 
     # Reuse.
-    cpdef bint reusable(self)
+    cdef bint retryable(self)
     cpdef int check_alive(self)
     cpdef set_idle(self, double now, double idle_timeout, double max_lifetime)
     cpdef close(self, int reason)

@@ -1,17 +1,13 @@
 # cython: language_level=3
-"""One HTTP/1.1 connection on a non-blocking socket, with deadlines on epoll.
+"""One HTTP/1.1 connection on a non-blocking socket: the transport.
 
 Strategy
 --------
-Every socket is non-blocking; every wait is an ``epoll_wait`` on the
-connection's own epoll instance, for the time left until the nearest of two
-limits: the request's absolute deadline (``total``) and the current phase's
-timeout (connect, write, or read, restarted at each wait like a socket
-timeout). When the limit passes the connection is closed on the spot and the
-timeout raised: nothing goes on in the background after the caller has its
-error (the failure of fasthttp's DoTimeout, seeds 000 and 002). A signal that
-interrupts the wait runs its Python handler and the wait resumes with the time
-left, not a fresh timeout.
+Every socket is non-blocking and nothing here decides how long to wait: the
+request's state machine (httpool._exchange) says what it needs next and until
+when, and a driver waits (the blocking driver in this connection's own epoll
+instance through ``wait``, a batch in its shared one). A signal that interrupts
+``wait`` runs its Python handler and the wait resumes until the same limit.
 
 Each connection owns an epoll instance rather than sharing one per pool or per
 thread: a connection moves between threads, and a registration left in another
@@ -27,13 +23,8 @@ ResponseParser) keeps it. A body framed by Content-Length is
 received straight into the bytes object the caller will get
 (ResponseParser.body_space), so large bodies are copied once, by the kernel.
 
-Reuse rule, one expression (``reusable``): the response is complete, both sides
-allow keep-alive, the request went out whole, and nothing came after the
-response (RFC 9112 section 9.3: a server sends a response only to a request, so
-stray bytes mean the framing can no longer be trusted).
-
-Error messages start with the origin. A connection that raised is closed, with
-its CloseReason recorded for the pool's stats.
+Error messages start with the origin. A connection that raised is closed by
+its Exchange, which knows the CloseReason to record for the pool's stats.
 """
 
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
@@ -47,10 +38,7 @@ import weakref
 
 from httpool._sys cimport *
 from httpool._parser cimport ResponseParser
-from httpool._exceptions import (
-    ConnectError, ConnectionClosed, ConnectTimeout, ReadTimeout, RemoteProtocolError,
-    WriteTimeout,
-)
+from httpool._exceptions import ConnectError, ConnectionClosed, RemoteProtocolError
 
 cdef enum:
     RECV_BUFFER = 65536
@@ -58,16 +46,6 @@ cdef enum:
     # Below this size the copy takes less time than releasing and taking back
     # the GIL, so the GIL is kept; above it, other threads run during the copy.
     RELEASE_GIL_BYTES = 16384
-
-# Which timeout a wait enforces, for the exception it raises.
-cdef enum Phase:
-    PHASE_CONNECT = 0
-    PHASE_WRITE = 1
-    PHASE_READ = 2
-
-cdef tuple _PHASE_NAMES = ("connect", "write", "read")
-cdef tuple _PHASE_ERRORS = (ConnectTimeout, WriteTimeout, ReadTimeout)
-
 
 # Every open connection, so that a forked child can close its copies of their
 # descriptors: the child must never read or write the parent's sockets.
@@ -114,16 +92,16 @@ cdef class AddressList:
 
 
 cdef class Connection:
-    """A connection to one origin. Created by Pool; not used directly."""
+    """A connection to one origin. Created by an Exchange; not used directly."""
 
-    def __cinit__(self, object key, str origin):
+    def __cinit__(self, object key, str origin, dict limits=None):
         self.fd = -1
         self.epfd = -1
         self.key = key
         self.origin = origin
         self.state = CONN_ACTIVE
         self.close_reason = CLOSE_NONE
-        self.parser = ResponseParser()
+        self.parser = ResponseParser(**limits) if limits else ResponseParser()
         self._rcap = RECV_BUFFER
         self._rbuf = <char*>malloc(self._rcap)
         if self._rbuf == NULL:
@@ -142,48 +120,18 @@ cdef class Connection:
         states = ("active", "idle", "closed")
         return f"<Connection {self.origin} fd={self.fd} {states[self.state]} requests={self.requests}>"
 
-    @staticmethod
-    def open(object key, str origin, str host, int port, double deadline, double connect_timeout):
-        """Connect to host:port (resolved here, trying each address in turn)."""
-        cdef Connection conn = Connection(key, origin)
-        conn._open(host, port, deadline, connect_timeout)
-        return conn
-
-    cdef int _open(self, str host, int port, double deadline, double connect_timeout) except -1:
-        cdef AddressList addresses = AddressList.resolve(host, port, self.origin)
-        cdef addrinfo* ai = addresses.first
-        cdef int err = 0
-        try:
-            while ai != NULL:
-                err = self.connect_start(ai)
-                if err == EINPROGRESS:
-                    self._wait(EPOLLOUT, deadline, connect_timeout, PHASE_CONNECT)
-                    err = self.connect_result()
-                if err == 0:
-                    return 0
-                ai = ai.ai_next
-        except BaseException:
-            self.close(CLOSE_ERROR)   # no-op when the wait already closed it
-            raise
-        self.connect_failed(err)
-
     cdef int connect_start(self, addrinfo* ai) except -1:
         """A non-blocking socket and connect() to one address. Returns 0 when
         connected, EINPROGRESS while connecting (wait for EPOLLOUT, then
         connect_result()), or the errno of a failure (the socket is closed)."""
         cdef int fd, rc, err, one = 1
-        if self.epfd < 0:
-            self.epfd = epoll_create1(EPOLL_CLOEXEC)
-            if self.epfd < 0:
-                raise ConnectError(f"{self.origin}: epoll_create1 failed: {_os_error(errno)}")
         fd = socket(ai.ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
         if fd < 0:
             return errno
         self.fd = fd
+        self.watching = 0
         # Requests go out in one sendmsg; waiting for ACKs only adds latency.
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))
-        self.watching = 0
-        self._watch(EPOLLOUT)
         with nogil:
             rc = connect(fd, ai.ai_addr, ai.ai_addrlen)
             err = errno if rc < 0 else 0
@@ -201,10 +149,12 @@ cdef class Connection:
     cdef int _connected(self, int err) except -1:
         if err == 0:
             self.created = hp_now()
-            self._watch(EPOLLIN)
             _live.add(self)
             return 0
-        epoll_ctl(self.epfd, EPOLL_CTL_DEL, self.fd, NULL)
+        if self.epfd >= 0:
+            # The blocking driver watched this socket: a new one gets a fresh epoll set.
+            close(self.epfd)
+            self.epfd = -1
         close(self.fd)
         self.fd = -1
         return err
@@ -218,7 +168,11 @@ cdef class Connection:
 
     cdef int _watch(self, unsigned int events) except -1:
         cdef epoll_event ev
-        if events == self.watching:
+        if self.epfd < 0:
+            self.epfd = epoll_create1(EPOLL_CLOEXEC)
+            if self.epfd < 0:
+                raise ConnectionClosed(f"{self.origin}: epoll_create1 failed: {_os_error(errno)}")
+        elif events == self.watching:
             return 0
         ev.events = events
         ev.data.fd = self.fd
@@ -227,41 +181,25 @@ cdef class Connection:
         self.watching = events
         return 0
 
-    cdef unsigned int _wait(self, unsigned int events, double deadline, double phase_timeout,
-                            int phase) except? 0:
-        """Wait until fd is ready for `events`. deadline: absolute monotonic
-        time or < 0; phase_timeout: seconds or < 0. Both are fixed here, once,
-        so an interrupted wait resumes with the time left."""
+    cdef unsigned int wait(self, unsigned int events, double until) except? 0:
+        """Wait in this connection's epoll instance until fd is ready for
+        `events` (the ready events), or until `until` has passed (0). A
+        signal runs its Python handler (which may raise) and the wait goes on
+        until the same limit."""
         cdef epoll_event ev
-        cdef double now = hp_now()
-        cdef double limit = -1.0
-        cdef bint by_total = False
         cdef int n, err
-        if phase_timeout >= 0:
-            limit = now + phase_timeout
-        if deadline >= 0 and (limit < 0 or deadline <= limit):
-            limit = deadline
-            by_total = True
         self._watch(events)
         while True:
             with nogil:
-                n = hp_wait_until(self.epfd, &ev, limit)
+                n = hp_wait_until(self.epfd, &ev, until)
                 err = errno
             if n > 0:
                 return ev.events
             if n == 0:
-                break
+                return 0
             if err != EINTR:
-                self.close(CLOSE_ERROR)
                 raise ConnectionClosed(f"{self.origin}: epoll_wait failed: {_os_error(err)}")
-            try:
-                PyErr_CheckSignals()   # runs Python signal handlers; may raise
-            except BaseException:
-                self.close(CLOSE_ERROR)
-                raise
-        self.close(CLOSE_TIMEOUT)
-        what = "total deadline" if by_total else f"{_PHASE_NAMES[phase]} timeout"
-        raise _PHASE_ERRORS[phase](f"{self.origin}: {_PHASE_NAMES[phase]} timed out ({what} passed); connection closed")
+            PyErr_CheckSignals()
 
     # The transport: the only two places bytes cross the socket for a request.
     # A TLS connection overrides these two (an SSLObject over memory BIOs
@@ -296,16 +234,28 @@ cdef class Connection:
             err[0] = errno
         return n
 
-    cdef int _load(self, object head, object body) except -1:
-        """Make head (and body, if not None) the bytes to send next. Their
-        buffers are held until sent whole (_unload), so the iovecs stay valid."""
+    cdef int begin_request(self, bytes head, object body, bint client_close) except -1:
+        """Start a request: load its head and a bytes-like body (or None)."""
+        if self.state != CONN_ACTIVE:
+            raise ConnectionClosed(f"{self.origin}: connection is not checked out")
+        self.requests += 1
+        self.received = 0
+        self.request_cut = False
+        self.stray_bytes = False
+        self.client_close = client_close
+        self.load(head, body if body is not None and len(body) else None)
+        return 0
+
+    cdef int load(self, object first, object second) except -1:
+        """Make `first` (and `second`, if not None) the bytes to send next.
+        Their buffers are held until sent whole (_unload), so the iovecs stay valid."""
         self._unload()
-        PyObject_GetBuffer(head, &self._views[0], PyBUF_SIMPLE)
+        PyObject_GetBuffer(first, &self._views[0], PyBUF_SIMPLE)
         self._nviews = 1
         self._iov[0].iov_base = self._views[0].buf
         self._iov[0].iov_len = self._views[0].len
-        if body is not None:
-            PyObject_GetBuffer(body, &self._views[1], PyBUF_SIMPLE)
+        if second is not None:
+            PyObject_GetBuffer(second, &self._views[1], PyBUF_SIMPLE)
             self._nviews = 2
             self._iov[1].iov_base = self._views[1].buf
             self._iov[1].iov_len = self._views[1].len
@@ -340,11 +290,9 @@ cdef class Connection:
             elif err == EAGAIN or err == EWOULDBLOCK:
                 return SEND_AGAIN
             elif err == EPIPE or err == ECONNRESET:
-                self._request_cut = True
-                self._unload()
+                self.cut_request()
                 return SEND_CUT
             elif err != EINTR:
-                self.close(CLOSE_ERROR)
                 raise ConnectionClosed(f"{self.origin}: send failed: {_os_error(err)}")
         self._unload()
         return SEND_DONE
@@ -352,57 +300,9 @@ cdef class Connection:
     cdef int cut_request(self) except -1:
         """The server answered or closed before the request was sent whole:
         send no more; the connection will not be reused."""
-        self._request_cut = True
+        self.request_cut = True
         self._unload()
         return 0
-
-    cdef int _send_loaded(self, double deadline, double write_timeout) except -1:
-        """Send the loaded bytes, waiting while the socket is full. Stops early
-        when the server answers or closes before the request is sent whole
-        (e.g. a 413): the caller then reads that answer."""
-        cdef unsigned int ready
-        while self.send_step() == SEND_AGAIN:
-            ready = self._wait(EPOLLIN | EPOLLOUT, deadline, write_timeout, PHASE_WRITE)
-            if ready & (EPOLLIN | EPOLLHUP | EPOLLERR) and not ready & EPOLLOUT:
-                self.cut_request()
-        return 0
-
-    cdef int begin_request(self, bytes head, object body, bint client_close) except -1:
-        """Start a request: load its head and a bytes-like body (or None)."""
-        if self.state != CONN_ACTIVE:
-            raise ConnectionClosed(f"{self.origin}: connection is not checked out")
-        self.requests += 1
-        self.received = 0
-        self._request_cut = False
-        self._stray_bytes = False
-        self._client_close = client_close
-        self._load(head, body if body is not None and len(body) else None)
-        return 0
-
-    cpdef send_request(self, bytes head, object body, bint client_close,
-                       double deadline, double write_timeout):
-        """Send the request head and a bytes-like body (or None) in one sendmsg."""
-        self.begin_request(head, body, client_close)
-        self._send_loaded(deadline, write_timeout)
-
-    cpdef bytes exchange(self, bytes head, object body, bint client_close, bint head_request,
-                         bint read_body, double deadline, double read_timeout, double write_timeout):
-        """send_request, receive_head and, with read_body, read_body in one
-        call: the body, or None."""
-        self.send_request(head, body, client_close, deadline, write_timeout)
-        self.receive_head(head_request, deadline, read_timeout)
-        if read_body:
-            return self.read_body(deadline, read_timeout)
-        return None
-
-    cpdef send_more(self, object data, double deadline, double write_timeout):
-        """Send more of the request body (a bytes-like object); False once the
-        server has answered early and the rest need not be sent."""
-        if self._request_cut:
-            return False
-        self._load(data, None)
-        self._send_loaded(deadline, write_timeout)
-        return not self._request_cut
 
     cdef Py_ssize_t recv_step(self) except -1:
         """One recv without waiting, parsed: the bytes received, 0 at EOF, or
@@ -420,18 +320,17 @@ cdef class Connection:
                 try:
                     used = self.parser.feed_ptr(self._rbuf, n)
                 except RemoteProtocolError as exc:
-                    self.close(CLOSE_ERROR)
                     if self.reused and self.parser._llhttp.status_code == 0:
                         # Not even a status line: bytes the server sent after an
                         # earlier response (a HEAD answered with a body), not an
                         # answer to this request.
-                        self._stray_bytes = True
+                        self.stray_bytes = True
                         raise ConnectionClosed(
                             f"{self.origin}: the reused connection held stray bytes instead of "
                             f"a response; it was closed ({exc})") from None
                     raise RemoteProtocolError(f"{self.origin}: {exc}") from None
                 if used < n:
-                    self._stray_bytes = True
+                    self.stray_bytes = True
                 return n
             if n == 0:
                 return 0
@@ -440,119 +339,63 @@ cdef class Connection:
             if err != EINTR:
                 self._recv_failed(err)
 
-    cdef Py_ssize_t _receive(self, double deadline, double read_timeout) except -1:
-        """Receive into the scratch buffer and parse, waiting for bytes.
-        Returns the bytes received, 0 at EOF."""
-        cdef Py_ssize_t n = self.recv_step()
-        while n == RECV_AGAIN:
-            self._wait(EPOLLIN, deadline, read_timeout, PHASE_READ)
-            n = self.recv_step()
-        return n
-
-    cdef int _recv_failed(self, int err) except -1:
-        self.close(CLOSE_ERROR)
-        what = "connection reset by the server" if err == ECONNRESET else f"receive failed: {_os_error(err)}"
-        raise ConnectionClosed(f"{self.origin}: {what} after {self.received} response bytes")
-
-    cdef int _eof(self) except -1:
-        """The server closed: fine when that ends a close-delimited body."""
-        if self.parser.finish():
-            return 0
-        self.close(CLOSE_ERROR)
-        if self.received == 0:
-            raise ConnectionClosed(f"{self.origin}: server closed the connection without "
-                                   "sending a response")
-        raise ConnectionClosed(f"{self.origin}: server closed the connection mid-response "
-                               f"after {self.received} bytes")
-
-    cpdef receive_head(self, bint head_request, double deadline, double read_timeout):
-        """Receive and parse the response up to the end of its header block."""
-        self.parser.start(head_request)
-        # The answer cannot be there yet: wait before the first recv.
-        if not self._request_cut:
-            self._wait(EPOLLIN, deadline, read_timeout, PHASE_READ)
-        while not self.parser.headers_complete:
-            if self._receive(deadline, read_timeout) == 0:
-                self._eof()
-
-    cpdef bytes read_body(self, double deadline, double read_timeout):
-        """Receive the rest of the body and return all of it."""
+    cdef Py_ssize_t recv_body_step(self) except -1:
+        """recv_step for a body: one framed by Content-Length is received
+        straight into the bytes object the caller will get, exactly the rest
+        of it, so no byte of a following message can land in the body."""
         cdef ResponseParser parser = self.parser
         cdef Py_ssize_t remaining
         cdef ssize_t n
         cdef int err
         cdef char* dest
-        while not parser.message_complete:
-            if parser._content_length < 0:
-                if self._receive(deadline, read_timeout) == 0:
-                    self._eof()
-                continue
-            # Content-Length: receive exactly the rest, in place, so no byte
-            # of a following message can land in the body.
-            remaining = parser._content_length - parser._body_seen
-            dest = parser.body_space(remaining)
+        if parser._content_length < 0 or parser._discard_body:
+            return self.recv_step()
+        remaining = parser._content_length - parser._body_seen
+        dest = parser.body_space(remaining)
+        while True:
             n = self._transport_recv(dest, remaining, &err)
             if n > 0:
                 self.received += n
-                parser.feed_ptr(dest, n)
-            elif n == 0:
-                self._eof()
-            elif err == EAGAIN or err == EWOULDBLOCK:
-                self._wait(EPOLLIN, deadline, read_timeout, PHASE_READ)
-            elif err != EINTR:
+                try:
+                    parser.feed_ptr(dest, n)
+                except RemoteProtocolError as exc:
+                    raise RemoteProtocolError(f"{self.origin}: {exc}") from None
+                return n
+            if n == 0:
+                return 0
+            if err == EAGAIN or err == EWOULDBLOCK:
+                return RECV_AGAIN
+            if err != EINTR:
                 self._recv_failed(err)
-        return parser.take_body()
 
-    cpdef bytes read_some(self, Py_ssize_t max_bytes, double deadline, double read_timeout):
-        """Up to max_bytes of body, waiting for at least one; b"" at the end."""
+    cdef int _recv_failed(self, int err) except -1:
+        what = "connection reset by the server" if err == ECONNRESET else f"receive failed: {_os_error(err)}"
+        raise ConnectionClosed(f"{self.origin}: {what} {self._progress()}")
+
+    cdef int eof(self) except -1:
+        """The server closed: fine when that ends a close-delimited body."""
+        if self.parser.finish():
+            return 0
+        if self.received == 0:
+            raise ConnectionClosed(f"{self.origin}: server closed the connection without "
+                                   "sending a response")
+        raise ConnectionClosed(f"{self.origin}: server closed the connection mid-response "
+                               f"{self._progress()}")
+
+    cdef str _progress(self):
+        """How far the response got, for messages: in the head, or in the body
+        with what its framing promised."""
         cdef ResponseParser parser = self.parser
-        while parser._body_len == 0 and not parser.message_complete:
-            if self._receive(deadline, read_timeout) == 0:
-                self._eof()
-        if parser._body_len == 0:
-            return b""
-        return parser.read_body(max_bytes)
+        if not parser.headers_complete:
+            return f"after {self.received} bytes of the response head"
+        if parser._content_length >= 0:
+            return f"after {parser._body_seen} of {parser._content_length} body bytes"
+        return f"after {parser._body_seen} body bytes"
 
-    cpdef Py_ssize_t drain(self, Py_ssize_t limit, double deadline):
-        """Read and discard the rest of the body, keeping no Python object.
-        Returns the bytes discarded, or -1 when the connection had to be closed
-        (more than `limit` bytes left, a timeout, or an error; close_reason says)."""
-        cdef ResponseParser parser = self.parser
-        cdef Py_ssize_t dropped = parser._body_len
-        cdef Py_ssize_t start = parser._body_seen
-        if self.state != CONN_ACTIVE or not parser.headers_complete:
-            return -1
-        parser._discard_body = True
-        parser._body_len = 0
-        if parser._content_length >= 0 and parser._content_length - start > limit:
-            self.close(CLOSE_DRAIN_LIMIT)
-            return -1
-        try:
-            while not parser.message_complete:
-                if parser._body_seen - start > limit:
-                    self.close(CLOSE_DRAIN_LIMIT)
-                    return -1
-                if self._receive(deadline, -1.0) == 0:
-                    self._eof()
-        except Exception:
-            # The connection is closed and its reason recorded; the caller
-            # released the response and expects no error from the drain.
-            return -1
-        return parser._body_seen - start + dropped
-
-    cpdef bint reusable(self):
-        """The reuse rule (see the module docstring)."""
-        return (self.state == CONN_ACTIVE and self.parser.message_complete and self.parser._keep_alive
-                and not self._request_cut and not self._client_close and not self._stray_bytes
-                and self.parser._ka_max != 0)
-
-    def end_reason(self):
-        """Why a finished response's connection is not reusable (a CloseReason)."""
-        if self._client_close:
-            return CLOSE_CLIENT_CLOSE
-        if self._stray_bytes:
-            return CLOSE_ERROR
-        return CLOSE_SERVER_CLOSE
+    cdef bint retryable(self):
+        """The request failed on a reused connection before any byte of its
+        response: the connection, not the request, was at fault."""
+        return self.reused and (self.received == 0 or self.stray_bytes)
 
     cpdef int check_alive(self):
         """Before reuse, without blocking: 0 alive; 1 the server closed (EOF);
@@ -594,7 +437,7 @@ cdef class Connection:
         self.state = CONN_CLOSED
         self.close_reason = reason
         if self.fd >= 0:
-            close(self.fd)   # closing also removes fd from the epoll set
+            close(self.fd)   # closing also removes fd from every epoll set
             self.fd = -1
         if self.epfd >= 0:
             close(self.epfd)
@@ -603,17 +446,6 @@ cdef class Connection:
     @property
     def fileno(self):
         return self.fd
-
-    @property
-    def retryable(self):
-        """The request failed on a reused connection before any byte of its
-        response: the connection, not the request, was at fault."""
-        return self.reused and (self.received == 0 or self._stray_bytes)
-
-    @property
-    def request_cut(self):
-        """The server answered before the request was sent whole."""
-        return self._request_cut
 
 
 cdef bint _has_control(bytes text) noexcept:

@@ -28,15 +28,29 @@ cdef class OriginSlots:
         long long closed[CLOSE_REASON_COUNT]
 
 
+# What a checkout grants.
+cdef enum Grant:
+    GRANT_NONE = 0      # no slot free: enqueue a Waiter and wait
+    GRANT_IDLE = 1      # a validated idle connection, checked out
+    GRANT_NEW = 2       # a slot is reserved: open a new connection
+    GRANT_CLOSED = 3    # the pool was closed
+
+
 cdef class Waiter:
-    """A caller waiting for a connection slot, woken through an eventfd."""
+    """A caller waiting for a connection slot, woken through an eventfd: its
+    own (the blocking driver waits in its own epoll instance), or one a batch
+    shares between all its waiters and watches in the batch's epoll set."""
     cdef:
         readonly OriginSlots slots
-        readonly object grant         # None; a Connection; True: open a new one; False: pool closed
+        readonly Grant grant          # GRANT_NONE until woken
+        readonly Connection conn      # with GRANT_IDLE
         int efd                       # eventfd written once when granted
-        int epfd                      # epoll instance watching efd
+        int epfd                      # epoll instance watching efd; -1 when shared
+        bint owns_efd
 
-    cdef int _wake(self, object grant) except -1
+    cdef int _wake(self, Grant grant, Connection conn) except -1
+    # Sleep until woken (True) or until `until` passes (False).
+    cdef bint wait(self, double until) except -1
 
 
 cdef class PoolCore:
@@ -62,14 +76,16 @@ cdef class PoolCore:
 
     cpdef OriginSlots slots(self, object key, str origin)
 
-    # Checkout: a validated idle Connection, True (a slot is reserved: open a
-    # new connection), or None (no slot: call enqueue() and wait). watched:
-    # fd -> (connection, events) registered in the caller's own epoll set,
-    # whose idle connections need no peek (a batch watches them).
-    cpdef object checkout(self, OriginSlots slots, double now, dict watched=*)
-    cpdef Waiter enqueue(self, OriginSlots slots)
-    # After a wait ended without a wake: the grant that raced the timeout, or None.
-    cpdef object cancel(self, Waiter waiter)
+    # Checkout: *grant says what was granted; the Connection with GRANT_IDLE,
+    # else None. watched: fd -> (connection, events) registered in the
+    # caller's own epoll set, whose idle connections need no peek (a batch
+    # watches them). fresh: a retry, which never takes an idle connection.
+    cdef Connection checkout(self, OriginSlots slots, double now, dict watched, bint fresh,
+                             Grant* grant)
+    # efd: a batch's shared eventfd, or -1 for a waiter of its own.
+    cdef Waiter enqueue(self, OriginSlots slots, int efd)
+    # Leave the queue; a grant that raced the end of the wait is given back.
+    cdef int cancel(self, Waiter waiter) except -1
     cpdef release_slot(self, OriginSlots slots)
     cpdef opened(self, OriginSlots slots)
     cpdef open_failed(self, OriginSlots slots, int reason)
@@ -83,8 +99,12 @@ cdef class PoolCore:
     cpdef close_all(self, int reason)
     cpdef forget_all(self)
 
+    # Debug events, when `debug` is set, written to the "httpool" logger.
+    cpdef flush_log(self)
+
     cdef bint _foreign(self, Connection conn)
-    cdef object _take(self, OriginSlots slots, double now, dict watched=*)
+    cdef Connection _take(self, OriginSlots slots, double now, dict watched, bint fresh,
+                          Grant* grant)
     cdef int _close(self, Connection conn, OriginSlots slots, int reason) except -1
     cdef int _expire(self, OriginSlots slots, double now) except -1
     cdef int _sweep(self, double now) except -1

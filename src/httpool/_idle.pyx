@@ -29,6 +29,7 @@ into Python, so each is atomic. Closing a socket is close(2) on a socket with
 no linger, which does not block.
 """
 
+import logging
 from collections import deque
 
 from httpool._stats import CLOSE_REASONS
@@ -46,6 +47,7 @@ from httpool._sys cimport (
 from cpython.exc cimport PyErr_CheckSignals
 
 cdef double SWEEP_INTERVAL = 1.0
+cdef object logger = logging.getLogger("httpool")
 
 
 cdef class OriginSlots:
@@ -67,9 +69,14 @@ cdef class OriginSlots:
 
 
 cdef class Waiter:
-    def __cinit__(self, OriginSlots slots):
+    def __cinit__(self, OriginSlots slots, int efd):
         cdef epoll_event ev
         self.slots = slots
+        self.epfd = -1
+        if efd >= 0:
+            self.efd = efd
+            return
+        self.owns_efd = True
         self.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)
         self.epfd = epoll_create1(EPOLL_CLOEXEC)
         if self.efd < 0 or self.epfd < 0:
@@ -79,25 +86,24 @@ cdef class Waiter:
         epoll_ctl(self.epfd, EPOLL_CTL_ADD, self.efd, &ev)
 
     def __dealloc__(self):
-        if self.efd >= 0:
+        if self.owns_efd and self.efd >= 0:
             close(self.efd)
         if self.epfd >= 0:
             close(self.epfd)
 
-    cdef int _wake(self, object grant) except -1:
+    cdef int _wake(self, Grant grant, Connection conn) except -1:
         cdef uint64_t one = 1
         self.grant = grant
+        self.conn = conn
         write(self.efd, &one, sizeof(one))
         return 0
 
-    def wait(self, double deadline):
-        """Sleep until woken or until `deadline` (monotonic; < 0: none).
-        Returns whether it was woken."""
+    cdef bint wait(self, double until) except -1:
         cdef epoll_event ev
         cdef int n, err
-        while self.grant is None:
+        while self.grant == GRANT_NONE:
             with nogil:
-                n = hp_wait_until(self.epfd, &ev, deadline)
+                n = hp_wait_until(self.epfd, &ev, until)
                 err = errno
             if n == 0:
                 return False
@@ -132,21 +138,27 @@ cdef class PoolCore:
     def waiting(self):
         return len(self._waiters)
 
-    cpdef object checkout(self, OriginSlots slots, double now, dict watched=None):
+    cdef Connection checkout(self, OriginSlots slots, double now, dict watched, bint fresh,
+                             Grant* grant):
         cdef Waiter waiter
+        if self.closed:
+            grant[0] = GRANT_CLOSED
+            return None
         if now >= self._next_sweep:
             self._sweep(now)
         if self._waiters:
             for waiter in self._waiters:
                 if waiter.slots is slots:
-                    return None   # first come, first served
-        return self._take(slots, now, watched)
+                    grant[0] = GRANT_NONE   # first come, first served
+                    return None
+        return self._take(slots, now, watched, fresh, grant)
 
-    cdef object _take(self, OriginSlots slots, double now, dict watched=None):
+    cdef Connection _take(self, OriginSlots slots, double now, dict watched, bint fresh,
+                          Grant* grant):
         cdef Connection conn
         cdef int alive
         self._expire(slots, now)
-        while slots.idle:
+        while slots.idle and not fresh:
             conn = slots.idle.pop()
             entry = watched.get(conn.fd) if watched is not None else None
             if entry is not None and (<tuple>entry)[0] is conn:
@@ -164,24 +176,36 @@ cdef class PoolCore:
                 continue
             conn.state = CONN_ACTIVE
             slots.counts[COUNT_REUSED] += 1
+            grant[0] = GRANT_IDLE
             return conn
-        if slots.open >= self.max_connections_per_host:
-            return None
-        if self.open_total >= self.max_connections and not self._evict_one(now):
+        if fresh and slots.idle and slots.open >= self.max_connections_per_host:
+            # A retry after a reused connection died: its idle siblings were
+            # likely closed by the same server event, so one makes room.
+            self._close(slots.idle.pop(0), slots, CLOSE_POOL_FULL)
+        if slots.open >= self.max_connections_per_host or (
+                self.open_total >= self.max_connections and not self._evict_one(now)):
+            grant[0] = GRANT_NONE
             return None
         slots.open += 1
         self.open_total += 1
-        return True
+        grant[0] = GRANT_NEW
+        return None
 
-    cpdef Waiter enqueue(self, OriginSlots slots):
-        cdef Waiter waiter = Waiter(slots)
+    cdef Waiter enqueue(self, OriginSlots slots, int efd):
+        cdef Waiter waiter = Waiter(slots, efd)
         self._waiters.append(waiter)
         return waiter
 
-    cpdef object cancel(self, Waiter waiter):
-        if waiter.grant is None:
+    cdef int cancel(self, Waiter waiter) except -1:
+        if waiter.grant == GRANT_NONE:
             self._waiters.remove(waiter)
-        return waiter.grant
+        elif waiter.grant == GRANT_NEW:
+            self.release_slot(waiter.slots)
+        elif waiter.grant == GRANT_IDLE:
+            self.checkin(waiter.conn, hp_now())
+        waiter.grant = GRANT_CLOSED
+        waiter.conn = None
+        return 0
 
     cpdef release_slot(self, OriginSlots slots):
         """Give back a slot reserved for a connection that was never opened."""
@@ -199,6 +223,11 @@ cdef class PoolCore:
         slots.counts[COUNT_OPENED] += 1
         slots.closed[reason] += 1
         self._serve_waiters(hp_now())
+
+    cpdef flush_log(self):
+        for line in self.events:
+            logger.debug("%s", line)
+        self.events.clear()
 
     cdef bint _foreign(self, Connection conn):
         """A connection from before a fork (or another pool): close it, uncounted."""
@@ -297,6 +326,8 @@ cdef class PoolCore:
 
     cdef int _serve_waiters(self, double now) except -1:
         cdef Waiter waiter
+        cdef Connection conn
+        cdef Grant grant
         cdef list served
         cdef set blocked
         if not self._waiters:
@@ -307,11 +338,11 @@ cdef class PoolCore:
             # A waiter that cannot be served blocks later ones of its origin.
             if waiter.slots.key in blocked:
                 continue
-            grant = self._take(waiter.slots, now)
-            if grant is None:
+            conn = self._take(waiter.slots, now, None, False, &grant)
+            if grant == GRANT_NONE:
                 blocked.add(waiter.slots.key)
                 continue
-            waiter._wake(grant)
+            waiter._wake(grant, conn)
             served.append(waiter)
         for waiter in served:
             self._waiters.remove(waiter)
@@ -328,7 +359,7 @@ cdef class PoolCore:
                 self._close(conn, slots, reason)
             slots.idle = []
         for waiter in self._waiters:
-            waiter._wake(False)   # the waiter raises PoolClosed
+            waiter._wake(GRANT_CLOSED, None)   # the waiter raises PoolClosed
         self._waiters.clear()
 
     cpdef forget_all(self):

@@ -6,17 +6,42 @@ the connection's parser in C, and its finalizer (which returns the connection
 of a response nobody closed) costs nothing for the common response whose
 connection already went back. The connection goes back once the body is read
 whole, or when the response is released early (close(), the end of a `with`
-block, garbage collection); the pool then drains what is left of the body.
+block, garbage collection); its exchange then drains what is left of the body.
+Reading on and releasing go through the exchange (httpool._exchange), driven
+by the blocking driver.
 """
 
 import codecs
 import datetime
 import json as jsonlib
 
-from httpool._conn cimport Connection
-from httpool._parser cimport ResponseParser
+from httpool._blocking cimport drive
+from httpool._exchange cimport Exchange, EX_BODY, EX_DONE, GOAL_BODY, GOAL_SOME
 from httpool._exceptions import HTTPStatusError
 from httpool._models import Headers
+
+
+cdef Response response_of(Exchange exchange):
+    cdef Response response = Response.__new__(Response)
+    cdef str version = exchange.version
+    response.status_code = exchange.status_code
+    response._reason = exchange.reason
+    response.http_version = "HTTP/1.1" if version == "1.1" else "HTTP/" + version
+    response.url = exchange.plan.url
+    response.method = exchange.plan.method
+    response._headers = exchange.headers
+    response._exchange = exchange
+    response._content = exchange.content
+    return response
+
+
+cdef bytes _next_chunk(Exchange exchange, Py_ssize_t max_bytes):
+    """Up to max_bytes more of the body, waiting for at least one; b"" at the end."""
+    if exchange.state != EX_BODY:
+        return b""
+    exchange.want(GOAL_SOME)
+    drive(exchange)
+    return exchange.read_some(max_bytes)
 
 
 cdef class Response:
@@ -25,24 +50,6 @@ cdef class Response:
     def __init__(self, *args):
         raise TypeError("responses are made by a Pool; they cannot be created directly")
 
-    cdef fill(self, object pool, Connection conn, str method, str url, double deadline,
-              double read_timeout, double started):
-        """Take the status line and headers from the connection's parser."""
-        cdef ResponseParser parser = conn.parser
-        cdef str version = parser.version()
-        self.status_code = parser.status_code
-        self._reason = parser.reason_bytes()
-        self.http_version = "HTTP/1.1" if version == "1.1" else "HTTP/" + version
-        self.url = url
-        self.method = method
-        self._headers = parser.header_list()
-        self._conn = conn
-        self._pool = pool
-        self._deadline = deadline
-        self._read_timeout = read_timeout
-        self._started = started
-        self._finished = -1.0
-
     @property
     def reason(self) -> str:
         return self._reason.decode("latin-1")
@@ -50,9 +57,9 @@ cdef class Response:
     @property
     def elapsed(self):
         """From sending the request to the end of the body (a timedelta); None until then."""
-        if self._finished < 0:
+        if self._exchange.finished_at < 0:
             return None
-        return datetime.timedelta(seconds=self._finished - self._started)
+        return datetime.timedelta(seconds=self._exchange.finished_at - self._exchange.started)
 
     @property
     def headers(self):
@@ -63,12 +70,15 @@ cdef class Response:
 
     def read(self):
         """Read the whole body (once) and return it."""
+        cdef Exchange exchange = self._exchange
         if self._content is None:
             if self._streamed:
                 raise RuntimeError(f"the body of {self!r} was already consumed by iter_bytes()")
-            if self._conn is None:
+            if exchange.state != EX_BODY:
                 raise RuntimeError(f"the body of {self!r} was released before it was read")
-            self._content = self._pool._read_body(self)
+            exchange.want(GOAL_BODY)
+            drive(exchange)
+            self._content = exchange.content
         return self._content
 
     @property
@@ -99,7 +109,7 @@ cdef class Response:
         """The body in pieces of at most chunk_size bytes, as they arrive."""
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
-        if self._content is None and self._conn is None:
+        if self._content is None and self._exchange.state != EX_BODY:
             raise RuntimeError(f"the body of {self!r} was released before it was read")
         return self._iter_bytes(chunk_size)
 
@@ -109,21 +119,24 @@ cdef class Response:
                 yield self._content[start:start + chunk_size]
             return
         self._streamed = True
-        while self._conn is not None:
-            chunk = self._pool._read_some(self, chunk_size)
-            if chunk:
-                yield chunk
+        while True:
+            chunk = _next_chunk(self._exchange, chunk_size)
+            if not chunk:
+                return
+            yield chunk
 
     @property
     def is_released(self):
         """Whether the connection went back to the pool (or was closed)."""
-        return self._conn is None
+        return self._exchange.state == EX_DONE
 
     def close(self):
         """Release the connection: an unread body is drained, up to the pool's
-        max_drain, so the connection can be reused."""
-        if self._conn is not None:
-            self._pool._release_early(self)
+        max_drain bytes and max_drain_time seconds, so the connection can be reused."""
+        cdef Exchange exchange = self._exchange
+        if exchange.state == EX_BODY:
+            exchange.release()
+            drive(exchange)
 
     def __enter__(self):
         return self
@@ -132,8 +145,8 @@ cdef class Response:
         self.close()
 
     def __del__(self):
-        if self._conn is not None:
-            self._pool._abandon(self)
+        if self._exchange is not None and self._exchange.state != EX_DONE:
+            self._exchange.abandon()
 
     def raise_for_status(self):
         """Raise HTTPStatusError for a 4xx or 5xx status; return self otherwise."""

@@ -24,6 +24,10 @@ CLOSE_REASONS = (
     "pool_full",
     "pool_close",
     "abandoned",
+    "early_response",
+    "drain_time",
+    "unsafe_framing",
+    "closed_on_reuse",
 )
 
 # In the order of httpool._idle's Counter values.
@@ -56,6 +60,10 @@ class CloseReason(enum.IntEnum):
     POOL_FULL = 10
     POOL_CLOSE = 11
     ABANDONED = 12
+    EARLY_RESPONSE = 13
+    DRAIN_TIME = 14
+    UNSAFE_FRAMING = 15
+    CLOSED_ON_REUSE = 16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +82,10 @@ class ClosedStats:
     pool_full: int = 0
     pool_close: int = 0
     abandoned: int = 0
+    early_response: int = 0
+    drain_time: int = 0
+    unsafe_framing: int = 0
+    closed_on_reuse: int = 0
 
     @property
     def total(self) -> int:

@@ -1,0 +1,37 @@
+# cython: language_level=3
+"""The blocking driver: one exchange, waited for in the calling thread.
+
+Each wait is one ``epoll_wait`` in the connection's own epoll instance (or the
+slot waiter's), with the GIL released, until the exchange's ``wake_at``. The
+instance is the connection's own, not one per pool or per thread, because a
+connection moves between threads: a registration left in another thread's
+level-triggered epoll set would wake that thread for bytes it must not read.
+"""
+
+from httpool._exchange cimport Exchange, NEED_DONE, NEED_READ, NEED_SLOT
+from httpool._sys cimport EPOLLIN, EPOLLOUT
+
+
+cdef int drive(Exchange exchange) except -1:
+    cdef unsigned int events
+    while exchange.need != NEED_DONE:
+        try:
+            if exchange.need == NEED_SLOT:
+                if exchange.waiter.wait(exchange.wake_at):
+                    exchange.granted()
+                    continue
+            else:
+                events = exchange.conn.wait(
+                    EPOLLIN if exchange.need == NEED_READ else EPOLLIN | EPOLLOUT, exchange.wake_at)
+                if events:
+                    exchange.advance(events)
+                    continue
+        except BaseException as exc:
+            if exchange.need != NEED_DONE:
+                # The wait itself raised (a signal handler): nothing may go on.
+                exchange.abort(exc)
+            raise
+        exchange.expire()
+    if exchange.error is not None:
+        raise exchange.error
+    return 0

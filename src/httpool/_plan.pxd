@@ -1,0 +1,38 @@
+from httpool._idle cimport OriginSlots, PoolCore
+
+
+cdef class Plan:
+    """A request ready to send: checked, its head encoded, its body framed.
+    Everything about it that does not depend on time or connections."""
+    cdef:
+        readonly str method
+        readonly str url
+        readonly str path
+        readonly object target        # _Target: where the URL points
+        readonly OriginSlots slots
+        readonly bytes head
+        readonly object body          # bytes-like sent with the head, or None
+        readonly object chunks        # an iterable of the rest of the body, or None
+        readonly bint chunked         # chunks are framed chunked (else a file's Content-Length)
+        readonly Py_ssize_t length    # the bytes chunks owe Content-Length, -1 when chunked
+        readonly bint client_close
+        readonly bint replayable      # may be sent again after a failure (see Exchange)
+        readonly bint head_request
+
+
+cdef class Planner:
+    """Checks and encodes requests once: a pool's default headers, its
+    parsed URLs, and the plans of requests with no options."""
+    cdef:
+        PoolCore core
+        list headers                  # the default (name, value) pairs
+        bint default_close            # they say Connection: close
+        bytes fixed_tail              # their header lines, checked, as bytes
+        dict targets                  # url -> _Target
+        dict fixed                    # Host header -> Host line + fixed_tail
+        dict plans                    # method -> url -> Plan, for requests with no options
+
+    cpdef Plan plan(self, str method, str url, object headers, object body, object params,
+                    object json)
+    cdef Plan _plan(self, str method, str url, object headers, object body, object params,
+                    object json)

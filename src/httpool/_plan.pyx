@@ -1,0 +1,224 @@
+# cython: language_level=3
+"""Requests checked and encoded once: their Plans.
+
+A Plan holds everything about a request that does not depend on time or on
+connections: the origin's slots, the head as bytes (header names and values
+checked for CR, LF and NUL here, so nothing can be injected), and the body
+framed (Content-Length for bytes, str and regular files; chunked for other
+iterables, RFC 9112 section 7.1). The Planner caches the plans of requests
+with no options, and the parsed URLs, so the common request costs two dict
+lookups.
+"""
+
+import functools
+import json as jsonlib
+import os
+import stat
+import urllib.parse
+from collections.abc import Iterable
+
+from httpool._conn import build_request_head
+from httpool._models import Headers
+
+from httpool._idle cimport OriginSlots, PoolCore
+
+_REPLAYABLE = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+# Methods whose requests carry a body by definition: send Content-Length: 0 when empty.
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_FRAMING = frozenset({"content-length", "transfer-encoding"})
+# A file body is read in blocks of this size.
+_FILE_BLOCK = 65536
+
+cdef enum:
+    CACHE_SIZE = 512
+
+
+class _Target:
+    """Where a URL points, parsed once and cached."""
+
+    __slots__ = ("key", "origin", "host", "port", "path", "host_header")
+
+    def __init__(self, url: str) -> None:
+        if not isinstance(url, str):
+            raise TypeError(f"url must be a str, not {type(url).__name__}")
+        # urlsplit silently drops CR, LF and TAB: refuse them (and all other
+        # controls and spaces, which must be percent-encoded) instead.
+        if any(ch <= " " or ch == "\x7f" for ch in url):
+            raise ValueError(f"URL {url!r} contains a space or control character")
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "http":
+            if parts.scheme == "https":
+                raise ValueError(f"unsupported scheme in {url!r}: httpool speaks plain http for now")
+            raise ValueError(f"unsupported or missing scheme in {url!r}: expected http://host[:port]/path")
+        host = parts.hostname
+        if not host:
+            raise ValueError(f"no host in {url!r}")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError(f"invalid port in {url!r}") from None
+        if port is None:
+            port = 80
+        elif port == 0:
+            raise ValueError(f"port 0 in {url!r}: there is nothing to connect to")
+        if parts.username or parts.password:
+            raise ValueError(f"credentials in the URL are not supported: {url!r}")
+        if not host.isascii():
+            host = host.encode("idna").decode("ascii")
+        self.host = host
+        self.port = port
+        self.key = ("http", host, port)
+        bracketed = f"[{host}]" if ":" in host else host
+        self.host_header = bracketed if port == 80 else f"{bracketed}:{port}"
+        self.origin = f"http://{bracketed}:{port}"
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+
+def asks_close(headers) -> bool:
+    """Whether the request says `Connection: close` (RFC 9112 section 9.6)."""
+    return any(n.lower() == "connection" and "close" in v.lower() for n, v in headers)
+
+
+def _file_length(body) -> int:
+    """The bytes left in a regular file from its position, or -1 (a pipe, a
+    socket, or a file object without a descriptor: sent chunked)."""
+    try:
+        info = os.fstat(body.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return -1
+        return max(0, info.st_size - body.tell())
+    except (AttributeError, OSError, ValueError):
+        return -1
+
+
+cdef class Plan:
+    def __init__(self, str method, str url, str path, object target, OriginSlots slots,
+                 bytes head, object body, object chunks, bint chunked, Py_ssize_t length,
+                 bint client_close, bint replayable):
+        self.method = method
+        self.url = url
+        self.path = path
+        self.target = target
+        self.slots = slots
+        self.head = head
+        self.body = body
+        self.chunks = chunks
+        self.chunked = chunked
+        self.length = length
+        self.client_close = client_close
+        self.replayable = replayable
+        self.head_request = method == "HEAD"
+
+
+cdef class Planner:
+    def __init__(self, PoolCore core, list headers):
+        self.core = core
+        self.headers = headers
+        self.default_close = asks_close(headers)
+        # The default header lines as bytes, checked once for CR, LF and NUL by
+        # build_request_head: its head minus the request line and final CRLF.
+        self.fixed_tail = build_request_head("GET", "/", b"", headers).split(b"\r\n", 1)[1][:-2]
+        self.targets = {}
+        self.fixed = {}
+        self.plans = {}
+
+    cpdef Plan plan(self, str method, str url, object headers, object body, object params,
+                    object json):
+        """The request's Plan: from the cache when it has no options."""
+        cdef Plan plan
+        cdef dict by_url
+        if headers is None and body is None and params is None and json is None:
+            by_url = self.plans.get(method)
+            if by_url is None:
+                by_url = self.plans[method] = {}
+            plan = by_url.get(url)
+            if plan is None:
+                plan = self._plan(method, url, None, None, None, None)
+                if len(by_url) >= CACHE_SIZE:
+                    by_url.clear()
+                by_url[url] = plan
+            return plan
+        return self._plan(method, url, headers, body, params, json)
+
+    def _target(self, url, params):
+        """The parsed URL, the request target, and the URL with params."""
+        target = self.targets.get(url)
+        if target is None:
+            target = _Target(url)
+            if len(self.targets) >= CACHE_SIZE:
+                self.targets.clear()
+            self.targets[url] = target
+        if not params:
+            return target, target.path, url
+        query = urllib.parse.urlencode(params, doseq=True)
+        base, hash_, fragment = url.partition("#")
+        url = f"{base}{'&' if '?' in base else '?'}{query}{hash_}{fragment}"
+        return target, f"{target.path}{'&' if '?' in target.path else '?'}{query}", url
+
+    def _head(self, str method, target, str path, extra, list framing):
+        """The request head and whether it asks to close the connection.
+        extra: the request's own header pairs, or None."""
+        if extra is None:
+            fixed = self.fixed.get(target.host_header)
+            if fixed is None:
+                fixed = b"Host: " + target.host_header.encode() + b"\r\n" + self.fixed_tail
+                self.fixed[target.host_header] = fixed
+            return build_request_head(method, path, fixed, framing), self.default_close
+        names = {name.lower() for name, _ in extra}
+        if names & _FRAMING:
+            raise ValueError("Content-Length and Transfer-Encoding are set by httpool from the body")
+        merged = [("Host", target.host_header)] if "host" not in names else []
+        merged += [(n, v) for n, v in self.headers if n.lower() not in names]
+        merged += extra
+        return build_request_head(method, path, b"", merged + framing), asks_close(merged)
+
+    cdef Plan _plan(self, str method, str url, object headers, object body, object params,
+                    object json):
+        if not isinstance(method, str):
+            raise TypeError(f"method must be a str, not {type(method).__name__}")
+        method = method.upper()
+        target, path, url = self._target(url, params)
+        chunks = None
+        chunked = False
+        length = -1
+        # The request's own header pairs, normalised once (None: none given).
+        extra = None if headers is None else Headers(headers).multi_items()
+        framing = []
+        if json is not None:
+            if body is not None:
+                raise ValueError("pass either body= or json=, not both")
+            body = jsonlib.dumps(json, separators=(",", ":")).encode()
+            if extra is None or all(name.lower() != "content-type" for name, _ in extra):
+                framing.append(("Content-Type", "application/json"))
+        if body is None:
+            if method in _BODY_METHODS:
+                framing.append(("Content-Length", "0"))
+        elif isinstance(body, str):
+            body = body.encode()
+            framing.append(("Content-Length", str(len(body))))
+        elif isinstance(body, (bytes, bytearray, memoryview)):
+            view = memoryview(body)
+            if not view.c_contiguous:
+                raise ValueError("a memoryview body must be C-contiguous")
+            framing.append(("Content-Length", str(view.nbytes)))
+        elif callable(getattr(body, "read", None)):
+            length = _file_length(body)
+            chunks, body = iter(functools.partial(body.read, _FILE_BLOCK), b""), None
+            if length >= 0:
+                framing.append(("Content-Length", str(length)))
+            else:
+                chunked = True
+                framing.append(("Transfer-Encoding", "chunked"))
+        elif isinstance(body, Iterable):
+            chunks, body, chunked = iter(body), None, True
+            framing.append(("Transfer-Encoding", "chunked"))
+        else:
+            raise TypeError(f"body must be bytes, str, a binary file or an iterable of bytes, "
+                            f"not {type(body).__name__}")
+        head, client_close = self._head(method, target, path, extra, framing)
+        replayable = chunks is None and (
+            method in _REPLAYABLE
+            or (extra is not None and any(name.lower() == "idempotency-key" for name, _ in extra)))
+        return Plan(method, url, path, target, self.core.slots(target.key, target.origin),
+                    head, body, chunks, chunked, length, client_close, replayable)
