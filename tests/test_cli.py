@@ -22,12 +22,13 @@ import subprocess
 import sys
 
 import pytest
-from nginx import FILES
-from servers import closed_port
 
 import httpool
 from httpool.bench._server import BenchServer
 from httpool.bench.cli import main
+
+from support.nginx import FILES
+from support.servers import closed_port
 
 HOST = "127.0.0.1"
 SMALL_RESPONSE = (b"HTTP/1.1 200 OK\r\nServer: httpool-benchserver\r\nContent-Type: text/plain\r\n"

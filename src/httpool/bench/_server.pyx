@@ -9,7 +9,7 @@ same process never waits for it except for a CPU.
 
     GET /small   200, "Hello, world!" (13 bytes)
     GET /1m      200, 1 MiB (16-byte lines holding their offset, as
-                 tests/nginx.py serves it)
+                 tests/support/nginx.py serves it)
     anything     404
     HEAD         the same heads, without the body
 
