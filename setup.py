@@ -107,9 +107,10 @@ class BuildExt(build_ext):
 
 
 def extension(name: str) -> Extension:
+    """httpool.<name> (dotted for a subpackage), built from its .pyx under src/httpool/."""
     return Extension(
         f"httpool.{name}",
-        [f"src/httpool/{name}.pyx"],
+        [f"src/httpool/{name.replace('.', '/')}.pyx"],
         include_dirs=["csrc"],
         depends=[str(header.relative_to(HERE)) for header in sorted((HERE / "csrc").glob("*.h"))],
         extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3", *NATIVE],
@@ -127,7 +128,8 @@ directives = {
 
 setup(
     ext_modules=cythonize(
-        [extension(name) for name in ("_parser", "_conn", "_idle", "_plan", "_exchange", "_blocking", "_response", "_request", "_batch", "_benchserver")],
+        [extension(name) for name in ("_parser", "_conn", "_idle", "_plan", "_exchange", "_blocking",
+                                      "_response", "_request", "_batch", "bench._server")],
         compiler_directives=directives,
         annotate=os.environ.get("HTTPOOL_ANNOTATE") == "1",
         include_path=["src"],

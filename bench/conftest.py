@@ -4,9 +4,9 @@ README.md.
 
 Fixtures for the HTTP benchmarks (bench/test_http_bench.py,
 bench/test_concurrency_bench.py): ``bench_nginx``, one nginx for the
-whole session (tests/nginx.py, keep-alive with no practical request limit),
-``place``, which puts nginx and the client on one CPU or on all of them, and
-``wrk_results``, where the wrk tests leave their figures; the
+whole session (tests/support/nginx.py, keep-alive with no practical request
+limit), ``place``, which puts nginx and the client on one CPU or on all of
+them, and ``wrk_results``, where the wrk tests leave their figures; the
 ``pytest_benchmark_update_json`` hook below copies those figures, with the
 versions of nginx and wrk, into the file written by ``--benchmark-json``.
 """
@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from nginx import NginxServer, find_nginx  # noqa: E402  (tests/nginx.py)
+from support.nginx import NginxServer, find_nginx
 
 _WRK_RESULTS = pytest.StashKey[dict]()
 _PLACEMENT = pytest.StashKey[dict]()
@@ -51,8 +48,8 @@ def bench_nginx(tmp_path_factory: pytest.TempPathFactory,
     """nginx for the HTTP benchmarks: one worker, keep-alive 75 s and 10**7
     requests per connection (nginx's default of 1000 would close a client's
     connection in the middle of a benchmark), cubic congestion control
-    (tests/nginx.py says why). Where it runs is the `place` fixture's job;
-    this process's CPUs are given back at the end."""
+    (tests/support/nginx.py says why). Where it runs is the `place` fixture's
+    job; this process's CPUs are given back at the end."""
     binary = find_nginx()
     if binary is None:
         pytest.skip("nginx is not installed (looked at $HTTPOOL_NGINX, PATH, /usr/sbin/nginx)")

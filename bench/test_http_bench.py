@@ -40,9 +40,10 @@ Rules every client follows:
   untimed batch first (warm-up, and the calibration of the number of rounds),
   so the sequential scenarios measure steady-state keep-alive.
 * Before timing, its response is checked once: status 200 and the exact body
-  (tests/nginx.py serves known bytes). Inside the timed batch every request
-  reads the whole body as the client's users would (`r.content`, `await
-  r.read()`, a BytesIO for pycurl), and the last body's length is checked.
+  (tests/support/nginx.py serves known bytes). Inside the timed batch every
+  request reads the whole body as the client's users would (`r.content`,
+  `await r.read()`, a BytesIO for pycurl), and the last body's length is
+  checked.
 * Each timed call is a batch of REQUESTS requests (a few hundred for small
   bodies, fewer for 1 MiB); the report divides pytest-benchmark's median per
   call by that number.
@@ -76,7 +77,7 @@ the timed rounds: the client's own cost, without nginx's.
 Placement (bench/conftest.py's `place`): in the sequential scenarios nginx's
 worker and the client share one CPU (unless HTTPOOL_BENCH_PIN=0); in the
 concurrent ones both may run on every CPU. nginx's connections use cubic
-congestion control (tests/nginx.py says why).
+congestion control (tests/support/nginx.py says why).
 """
 
 from __future__ import annotations
@@ -98,9 +99,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
-from nginx import FILES, ECHO_BODY
 
 import httpool
+
+from support.nginx import FILES, ECHO_BODY
 
 
 def _optional(name: str):

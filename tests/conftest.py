@@ -3,7 +3,7 @@
 Nothing here runs for a test that does not ask for it: nginx starts only when
 a test requests ``nginx`` or ``nginx_short_keepalive`` (once per session), and
 without nginx those tests are skipped, not failed.  Raw-socket servers need no
-fixture: ``with ScriptedServer(handler) as server:`` (see servers.py).
+fixture: ``with ScriptedServer(handler) as server:`` (see support/servers.py).
 
 pyproject.toml sets ``filterwarnings = ["error"]``, so a socket left for the
 garbage collector (ResourceWarning) fails the test that leaked it.
@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from nginx import NginxServer, find_nginx
-from servers import assert_no_socket_leak
+
+from support.nginx import NginxServer, find_nginx
+from support.servers import assert_no_socket_leak
 
 
 def _run_nginx(

@@ -6,7 +6,12 @@ from __future__ import annotations
 import time
 
 import pytest
-from servers import (
+
+import httpool
+
+from support.accounting import assert_consistent as _assert_consistent
+from support.accounting import keyboard_interrupt_after
+from support.servers import (
     HEADERS_ONLY,
     ScriptedServer,
     close_before_response,
@@ -17,10 +22,6 @@ from servers import (
     partial_response_then_reset,
     respond,
 )
-
-import httpool
-from accounting import assert_consistent as _assert_consistent
-from accounting import keyboard_interrupt_after
 
 
 def assert_consistent(pool: httpool.Pool) -> httpool.PoolStats:
@@ -170,7 +171,7 @@ def test_connections_closed_by_the_server_between_jobs_are_not_fatal(no_socket_l
     """A server that closes after each response without saying so: every GET
     of the batch still succeeds, the closed connections found stale or the
     requests retried, and the accounting holds."""
-    from servers import close_after_n_requests
+    from support.servers import close_after_n_requests
 
     with ScriptedServer(close_after_n_requests(1)) as server:
         with httpool.Pool() as pool:

@@ -1,6 +1,6 @@
 """``python -m httpool bench`` and its built-in server.
 
-The built-in server (httpool._benchserver) is checked byte for byte with a
+The built-in server (httpool.bench._server) is checked byte for byte with a
 plain socket (the fixed responses, HEAD, a POST body read and discarded,
 pipelined requests answered in order, ``Connection: close``, refusals), then
 with httpool.Pool, and for a stop that closes every connection it had.
@@ -22,12 +22,13 @@ import subprocess
 import sys
 
 import pytest
-from nginx import FILES
-from servers import closed_port
 
 import httpool
-from httpool._benchserver import BenchServer
-from httpool._cli import main
+from httpool.bench._server import BenchServer
+from httpool.bench.cli import main
+
+from support.nginx import FILES
+from support.servers import closed_port
 
 HOST = "127.0.0.1"
 SMALL_RESPONSE = (b"HTTP/1.1 200 OK\r\nServer: httpool-benchserver\r\nContent-Type: text/plain\r\n"
@@ -248,7 +249,7 @@ def test_comparison_quick_with_the_builtin_server() -> None:
     done = run_cli("--server", "builtin", "--clients", "httpool", "-d", "0.05", "-c", "4")
     assert done.returncode == 0, done.stderr
     text = done.stdout
-    assert "server: built-in (httpool._benchserver" in text
+    assert "server: built-in (httpool.bench._server" in text
     for title in ("1  sequential GET /small (13 B)", "3  sequential GET /1m (1 MiB)",
                   "5  4 in flight, GET /small"):
         assert title in text

@@ -15,7 +15,7 @@ import threading
 import time
 
 import pytest
-from servers import (
+from support.servers import (
     HEADERS_ONLY,
     ScriptedServer,
     echo,
@@ -26,7 +26,7 @@ from servers import (
 )
 
 import httpool
-from accounting import assert_consistent
+from support.accounting import assert_consistent
 
 APIS = ("request", "stream", "request_many", "iter_many")
 MARGIN = 0.5  # seconds a bounded operation may overrun its bound

@@ -14,9 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from parser_helpers import BUFFER_KINDS, FEEDINGS, as_buffer, drain_mode, drive, feedings
 
 from httpool import RemoteProtocolError, ResponseParser
+
+from support.parser_helpers import BUFFER_KINDS, FEEDINGS, as_buffer, drain_mode, drive, feedings
 
 UNCHECKED = object()  # a field a case does not state
 

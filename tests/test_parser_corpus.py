@@ -44,9 +44,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
-from parser_helpers import BUFFER_KINDS, FEEDINGS, drain_mode, drive, feedings
 
 from httpool import RemoteProtocolError
+
+from support.parser_helpers import BUFFER_KINDS, FEEDINGS, drain_mode, drive, feedings
 
 VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "llhttp-responses.json"
 if not VECTORS.is_file():

@@ -18,9 +18,11 @@ import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from parser_helpers import BUFFER_KINDS, drive
 
 from httpool import RemoteProtocolError, ResponseParser
+
+from support.parser_helpers import BUFFER_KINDS, drive
+
 
 def examples(n: int) -> settings:
     """n examples, with no deadline and no health check on speed or size: a slow

@@ -26,8 +26,12 @@ import time
 import warnings
 
 import pytest
-from nginx import pattern
-from servers import (
+
+import httpool
+
+from support.accounting import assert_consistent
+from support.nginx import pattern
+from support.servers import (
     ScriptedServer,
     close_idle_after,
     echo,
@@ -35,9 +39,6 @@ from servers import (
     keep_alive,
     respond,
 )
-
-import httpool
-from accounting import assert_consistent
 
 VERSION = httpool.__version__
 

@@ -9,7 +9,11 @@ import threading
 import time
 
 import pytest
-from servers import (
+
+import httpool
+
+from support.accounting import assert_consistent, keyboard_interrupt_after
+from support.servers import (
     STRAY_BODY,
     ScriptedServer,
     closed_port,
@@ -27,9 +31,6 @@ from servers import (
     send_408_when_idle,
     slowloris_body,
 )
-
-import httpool
-from accounting import assert_consistent, keyboard_interrupt_after
 
 
 def test_unsolicited_408_on_idle_connection_is_discarded(no_socket_leak):
@@ -255,7 +256,7 @@ def test_retry_gate_no_retry_after_a_timeout(no_socket_leak):
 
 
 def test_reset_mid_response_is_connection_closed(no_socket_leak):
-    from servers import HEADERS_ONLY
+    from support.servers import HEADERS_ONLY
 
     with ScriptedServer(partial_response_then_reset(HEADERS_ONLY)) as server:
         with httpool.Pool() as pool:

@@ -1,8 +1,8 @@
-"""httpool against a real server: Debian's nginx (see tests/nginx.py).
+"""httpool against a real server: Debian's nginx (see tests/support/nginx.py).
 
-The raw-socket servers of servers.py prove what the pool does when a peer
-misbehaves; these tests prove it talks to a server that behaves like the ones
-users run: exact bytes of static files, keep-alive over hundreds of requests
+The raw-socket servers of support/servers.py prove what the pool does when a
+peer misbehaves; these tests prove it talks to a server that behaves like the
+ones users run: exact bytes of static files, keep-alive over hundreds of requests
 (nginx's stub_status confirms one accepted connection), drain or close of an
 early-released body, nginx's own `Connection: close` after keepalive_requests
 and its `Keep-Alive: timeout=1`, and one pool shared by threads.
@@ -18,10 +18,11 @@ import threading
 import time
 
 import pytest
-from nginx import ECHO_BODY, FILES, NginxServer
 
 import httpool
-from accounting import assert_consistent
+
+from support.accounting import assert_consistent
+from support.nginx import ECHO_BODY, FILES, NginxServer
 
 
 def served(nginx: NginxServer, name: str) -> bytes:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from servers import ScriptedServer, close_idle_after, keep_alive, keep_alive_timeout, never_answer, respond
 
 import httpool
-from accounting import assert_consistent
+
+from support.accounting import assert_consistent
+from support.servers import ScriptedServer, close_idle_after, keep_alive, keep_alive_timeout, never_answer, respond
 
 
 def test_seed1_timed_out_request_frees_its_connection(no_socket_leak):
@@ -127,7 +128,7 @@ def test_seed3_reused_connection_closed_in_flight_is_retried_once(no_socket_leak
 
 def test_seed4_connection_close_from_server_opens_one_connection_per_request(no_socket_leak):
     """Seed 003/004: `Connection: close` is honoured, and counted as normal."""
-    from servers import connection_close
+    from support.servers import connection_close
 
     with ScriptedServer(connection_close) as server:
         with httpool.Pool() as pool:

@@ -1,9 +1,9 @@
 """The test servers themselves, checked with plain blocking sockets.
 
 Each scripted misbehaviour is shown to happen on the wire exactly as
-servers.py documents it (a FIN is an EOF, an RST is ECONNRESET, partial bytes
-arrive before either), because the pool tests will trust these servers to
-tell them what the pool saw.  The whole file runs in a few seconds.
+support/servers.py documents it (a FIN is an EOF, an RST is ECONNRESET,
+partial bytes arrive before either), because the pool tests will trust these
+servers to tell them what the pool saw.  The whole file runs in a few seconds.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ import threading
 import time
 
 import pytest
-import servers
-from nginx import ECHO_BODY, FILES, NginxServer
-from servers import ScriptedServer
+
+from support import servers
+from support.nginx import ECHO_BODY, FILES, NginxServer
+from support.servers import ScriptedServer
+
 
 # --------------------------------------------------------------------------
 # A minimal client

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from servers import (
+from support.servers import (
     ScriptedServer,
     echo,
     full_backlog_listener,
@@ -22,7 +22,7 @@ from servers import (
 )
 
 import httpool
-from accounting import assert_consistent
+from support.accounting import assert_consistent
 
 APIS = ("request", "stream", "request_many", "iter_many")
 MARGIN = 1.0  # seconds a deadline may be overrun before a test calls it ignored

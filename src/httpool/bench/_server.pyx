@@ -8,7 +8,8 @@ Cython and run entirely without the GIL, so the client being measured in the
 same process never waits for it except for a CPU.
 
     GET /small   200, "Hello, world!" (13 bytes)
-    GET /1m      200, 1 MiB (16-byte lines holding their offset, as tests/nginx.py)
+    GET /1m      200, 1 MiB (16-byte lines holding their offset, as
+                 tests/support/nginx.py serves it)
     anything     404
     HEAD         the same heads, without the body
 
@@ -46,6 +47,7 @@ from libc.string cimport memmove, memcmp, memset
 from libc.stdint cimport uint64_t
 
 from httpool._sys cimport *
+from httpool.bench._sys cimport *
 
 import threading
 

@@ -1,7 +1,7 @@
 """The measuring loops of ``python -m httpool bench``.
 
 A ``LoadRun`` sends GET requests to one URL through one client (a
-``httpool._peers`` adapter) from ``concurrency`` workers until its ``Budget``
+``httpool.bench.peers`` adapter) from ``concurrency`` workers until its ``Budget``
 says stop: after a number of requests in all, or at a deadline. An optional
 warm-up runs first on the same client (connections opened, caches filled) and
 is not recorded.
@@ -44,7 +44,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Optional
 
-from httpool._peers import Peer
+from httpool.bench.peers import Peer
 
 __all__ = ["Budget", "LoadRun", "Result"]
 

@@ -14,7 +14,7 @@ holding their offset).
   socket from us (see spawn_nginx), with the congestion control set there.
   Start-up polls until nginx answers; stop is SIGQUIT (graceful), then
   SIGKILL.
-* ``builtin``: ``httpool._benchserver.BenchServer``, compiled, running its
+* ``builtin``: ``httpool.bench._server.BenchServer``, compiled, running its
   epoll loop without the GIL in a thread of this process.
 
 ``start_server("auto")`` takes nginx when it is installed and falls back to
@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import IO, Optional, Union
 
-from httpool._benchserver import ONE_MIB_BODY, SMALL_BODY, BenchServer
+from httpool.bench._server import ONE_MIB_BODY, SMALL_BODY, BenchServer
 
 __all__ = ["ServerError", "congestion_control", "find_nginx", "listening_socket", "nginx_config",
            "spawn_nginx", "start_server"]
@@ -250,10 +250,10 @@ class NginxServer:
 
 
 class BuiltinServer:
-    """httpool._benchserver in a thread of this process."""
+    """httpool.bench._server in a thread of this process."""
 
     name = "builtin"
-    description = "built-in (httpool._benchserver: epoll, one thread in this process, GIL released)"
+    description = "built-in (httpool.bench._server: epoll, one thread in this process, GIL released)"
 
     def __init__(self) -> None:
         self._server = BenchServer(HOST, 0)

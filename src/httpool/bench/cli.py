@@ -4,11 +4,11 @@
                             [--server auto|nginx|builtin] [--clients LIST]
                             [--scenarios LIST] [--json] [--progress]
 
-Without a URL it runs the comparison of ``httpool._compare`` against an
-embedded server (``httpool._embedded_server``) and prints a table. With a URL
+Without a URL it runs the comparison of ``httpool.bench.compare`` against an
+embedded server (``httpool.bench.embedded_server``) and prints a table. With a URL
 it load-tests that URL with httpool alone, like wrk or hey, and prints
 requests/s, latency percentiles, status counts, errors by type and the pool's
-stats. The measuring itself is ``httpool._loadgen``.
+stats. The measuring itself is ``httpool.bench.loadgen``.
 
 Output: the live progress line goes to stderr, rewritten in place with ``\\r``,
 and only when stderr is a terminal or with ``--progress``; results go to
@@ -33,11 +33,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, Optional, TextIO
 
 import httpool
-from httpool._compare import Row, Scenario, compare, scenarios
-from httpool._embedded_server import ServerError, start_server
-from httpool._loadgen import Budget, LoadRun, Result
-from httpool._peers import PEERS, peer_named
-from httpool._pool import _Target
+from httpool.bench.compare import Row, Scenario, compare, scenarios
+from httpool.bench.embedded_server import ServerError, start_server
+from httpool.bench.loadgen import Budget, LoadRun, Result
+from httpool.bench.peers import PEERS, peer_named
 
 __all__ = ["main"]
 
@@ -306,17 +305,16 @@ def _url_json(url: str, concurrency: int, budget: Budget, result: Result) -> dic
 
 
 def _load_test(args: argparse.Namespace, progress: _Progress, out: TextIO) -> None:
-    try:
-        _Target(args.url)
-    except ValueError as exc:
-        message = str(exc)
-        raise UsageError(f"bad URL: {message}" if args.url in message
-                         else f"bad URL {args.url!r}: {message}") from None
-    # One request on a pool of its own: an unreachable URL is an error before
-    # any load, and the stats of the run's pool count only the run.
+    # One request on a pool of its own: a bad URL (refused with ValueError
+    # before any I/O) or an unreachable one is an error before any load, and
+    # the stats of the run's pool count only the run.
     with httpool.Pool(timeout=args.timeout) as probe:
         try:
             probe.get(args.url)
+        except ValueError as exc:
+            message = str(exc)
+            raise UsageError(f"bad URL: {message}" if args.url in message
+                             else f"bad URL {args.url!r}: {message}") from None
         except httpool.HTTPError as exc:
             raise UsageError(f"cannot load-test {args.url}: {exc}") from None
     concurrency = args.concurrency or _URL_CONCURRENCY

@@ -26,9 +26,9 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Optional
 
-from httpool._benchserver import ONE_MIB_BODY, SMALL_BODY
-from httpool._loadgen import Budget, LoadRun, Result
-from httpool._peers import Peer
+from httpool.bench._server import ONE_MIB_BODY, SMALL_BODY
+from httpool.bench.loadgen import Budget, LoadRun, Result
+from httpool.bench.peers import Peer
 
 __all__ = ["Row", "Scenario", "compare", "scenarios"]
 

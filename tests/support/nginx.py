@@ -25,7 +25,7 @@ parameters).  When a second value is given to ``keepalive_timeout``
 Start-up waits for nginx to answer a real request, polling with a deadline
 (the worker may not be accepting yet when the port is bound).  nginx inherits
 its listening socket, bound to a port the kernel picked, from this process
-(httpool._embedded_server.spawn_nginx), so no other process can take the port
+(httpool.bench.embedded_server.spawn_nginx), so no other process can take the port
 in between; the socket also sets the connections' congestion control (cubic,
 not the kernel's default, which may pace even loopback connections).  Stop sends SIGQUIT (graceful:
 idle keep-alive connections are closed at once), then SIGTERM, then SIGKILL.
@@ -45,7 +45,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from httpool._embedded_server import (
+from httpool.bench.embedded_server import (
     congestion_control, find_nginx, listening_socket, nginx_config, spawn_nginx,
 )
 
