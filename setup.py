@@ -127,7 +127,8 @@ directives = {
 
 setup(
     ext_modules=cythonize(
-        [extension(name) for name in ("_parser", "_conn", "_idle", "_response", "_request", "_batch", "_benchserver")],
+        [extension(name) for name in ("_reasons", "_parser", "_conn", "_idle", "_response", "_request",
+                                      "_batch", "_benchserver")],
         compiler_directives=directives,
         annotate=os.environ.get("HTTPOOL_ANNOTATE") == "1",
         include_path=["src"],

@@ -35,9 +35,9 @@ from heapq import heappop, heappush
 from cpython.exc cimport PyErr_CheckSignals
 
 from httpool._conn cimport (
-    AddressList, Connection, CLOSE_ERROR, CLOSE_TIMEOUT, SEND_AGAIN, SEND_CUT, RECV_AGAIN,
+    AddressList, Connection, SEND_AGAIN, SEND_CUT, RECV_AGAIN,
 )
-from httpool._idle cimport COUNT_REQUESTS, COUNT_RETRIED, COUNT_TIMEOUTS
+from httpool._reasons cimport CLOSE_ERROR, CLOSE_TIMEOUT, COUNT_REQUESTS, COUNT_RETRIED, COUNT_TIMEOUTS
 from httpool._request cimport Plan, Runner
 from httpool._response cimport Response
 from httpool._sys cimport (

@@ -21,7 +21,6 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Optional, Union
 
-from httpool import _stats
 from httpool._conn import Connection, build_request_head
 from httpool._exceptions import (
     PoolClosed,
@@ -31,9 +30,10 @@ from httpool._exceptions import (
 from httpool._idle import PoolCore
 from httpool._batch import Batch
 from httpool._models import Headers, Request, Timeout
+from httpool._reasons import COUNTERS, CloseReason
 from httpool._request import Plan, Runner
 from httpool._response import Response
-from httpool._stats import CloseReason, OriginStats, PoolStats
+from httpool._stats import OriginStats, PoolStats
 from httpool._version import __version__
 
 __all__ = ["Pool"]
@@ -46,10 +46,10 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _FRAMING = frozenset({"content-length", "transfer-encoding"})
 _URL_CACHE_SIZE = 512
 
-# Counter indices of httpool._idle.
-_DRAINED = _stats.COUNTERS.index("drained")
-_DRAINED_BYTES = _stats.COUNTERS.index("drained_bytes")
-_TIMEOUTS = _stats.COUNTERS.index("timeouts")
+# Counter indices: httpool._reasons' COUNT_* values.
+_DRAINED = COUNTERS.index("drained")
+_DRAINED_BYTES = COUNTERS.index("drained_bytes")
+_TIMEOUTS = COUNTERS.index("timeouts")
 
 
 # Every pool, so that a forked child forgets the parent's connections (httpool._conn

@@ -24,9 +24,9 @@ what they do.
 import logging
 
 from httpool._conn cimport Connection
-from httpool._idle cimport OriginSlots, PoolCore, COUNT_REQUESTS, COUNT_RETRIED, COUNT_TIMEOUTS
+from httpool._idle cimport OriginSlots, PoolCore
 from httpool._response cimport Response
-from httpool._conn cimport CLOSE_ERROR, CLOSE_TIMEOUT
+from httpool._reasons cimport CLOSE_ERROR, CLOSE_TIMEOUT, COUNT_REQUESTS, COUNT_RETRIED, COUNT_TIMEOUTS
 from httpool._sys cimport hp_now
 from httpool._exceptions import ConnectionClosed, PoolClosed, TimeoutError
 
