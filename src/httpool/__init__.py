@@ -19,7 +19,8 @@ from httpool._models import Headers, Request, Timeout
 from httpool._parser import ResponseParser
 from httpool._pool import Pool
 from httpool._response import Response
-from httpool._stats import ClosedStats, CloseReason, OriginStats, PoolStats
+from httpool._reasons import CloseReason
+from httpool._stats import ClosedStats, OriginStats, PoolStats
 from httpool._version import __version__
 
 

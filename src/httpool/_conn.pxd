@@ -1,28 +1,6 @@
 from httpool._parser cimport ResponseParser
+from httpool._reasons cimport *
 from httpool._sys cimport addrinfo, iovec, msghdr
-
-
-# CloseReason: why a connection was closed. Mirrored, in this order, by CLOSE_REASONS in
-# httpool._stats, which names the stats fields.
-cdef enum:
-    CLOSE_NONE = 0
-    CLOSE_IDLE_TIMEOUT = 1        # idle longer than the pool's idle_timeout
-    CLOSE_KEEP_ALIVE_TIMEOUT = 2  # idle close to the server's Keep-Alive: timeout=N
-    CLOSE_MAX_LIFETIME = 3        # older than the pool's max_lifetime
-    CLOSE_STALE = 4               # found closed, reset or with stray bytes before reuse
-    CLOSE_SERVER_CLOSE = 5        # the server ended keep-alive (Connection: close, HTTP/1.0, EOF body, max=0)
-    CLOSE_CLIENT_CLOSE = 6        # the request said Connection: close
-    CLOSE_DRAIN_LIMIT = 7         # an unread body was larger than max_drain
-    CLOSE_TIMEOUT = 8             # a deadline passed during a request or a drain
-    CLOSE_ERROR = 9               # network or protocol error
-    CLOSE_POOL_FULL = 10          # no room in the idle stack, or evicted for another origin
-    CLOSE_POOL_CLOSE = 11         # pool.close(), or a fork left it to the parent
-    CLOSE_ABANDONED = 12          # a response was garbage-collected with its body unread
-    CLOSE_EARLY_RESPONSE = 13     # the server answered before the request body was sent whole
-    CLOSE_DRAIN_TIME = 14         # an unread body took longer than max_drain_time to drain
-    CLOSE_UNSAFE_FRAMING = 15     # framing that cannot be trusted for reuse
-    CLOSE_CLOSED_ON_REUSE = 16    # the server had closed a reused connection
-    CLOSE_REASON_COUNT = 17
 
 
 # send_step() results.

@@ -1,20 +1,5 @@
-from httpool._conn cimport Connection, CLOSE_REASON_COUNT
-
-
-# Counters kept per origin (indices into OriginSlots.counts); the pool's totals
-# are their sums. Mirrored by COUNTERS in httpool._stats.
-cdef enum:
-    COUNT_OPENED = 0
-    COUNT_REQUESTS = 1
-    COUNT_REUSED = 2         # requests served on a connection used before
-    COUNT_RETRIED = 3
-    COUNT_DRAINED = 4        # connections saved by draining an unread body
-    COUNT_DRAINED_BYTES = 5
-    COUNT_TIMEOUTS = 6       # requests that ended in a timeout of any kind
-    COUNT_STALE_EOF = 7      # stale detections, by what was found
-    COUNT_STALE_BYTES = 8
-    COUNT_STALE_RESET = 9
-    COUNTER_COUNT = 10
+from httpool._conn cimport Connection
+from httpool._reasons cimport *
 
 
 cdef class OriginSlots:

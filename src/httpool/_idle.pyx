@@ -32,14 +32,12 @@ no linger, which does not block.
 import logging
 from collections import deque
 
-from httpool._stats import CLOSE_REASONS
+from httpool._reasons import CLOSE_REASONS
 
 from libc.string cimport memset
 from libc.stdint cimport uint64_t
 
-from httpool._conn cimport (
-    Connection, CONN_ACTIVE, CONN_IDLE, CONN_CLOSED, CLOSE_STALE, CLOSE_POOL_FULL, CLOSE_POOL_CLOSE,
-)
+from httpool._conn cimport Connection, CONN_ACTIVE, CONN_IDLE, CONN_CLOSED
 from httpool._sys cimport (
     eventfd, EFD_CLOEXEC, EFD_NONBLOCK, epoll_create1, EPOLL_CLOEXEC, epoll_ctl, EPOLL_CTL_ADD,
     epoll_event, EPOLLIN, close, write, errno, EINTR, hp_now, hp_wait_until,

@@ -23,7 +23,8 @@ from httpool._models import Headers, Request, Timeout
 from httpool._plan import Planner
 from httpool._request import Client
 from httpool._response import Response
-from httpool._stats import CloseReason, OriginStats, PoolStats
+from httpool._reasons import CloseReason
+from httpool._stats import OriginStats, PoolStats
 from httpool._version import __version__
 
 __all__ = ["Pool"]
