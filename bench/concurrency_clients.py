@@ -6,6 +6,9 @@ flight, reads every body, and returns (requests completed, last body):
   httpool        one Pool(max_connections_per_host=c, max_connections=max(100, c),
                  max_idle_per_host=c); pool.request_many([("GET", url)] * n,
                  concurrency=c): one thread, one epoll loop
+  httpool-default-pool
+                 the same on a default Pool() (10 connections per host): beyond
+                 10, requests wait for a connection inside the batch
   aiohttp        one ClientSession(connector=TCPConnector(limit=c)); c tasks
                  pull from a shared counter, each `await r.read()`
   httpx-async    one AsyncClient(limits=Limits(max_connections=c,
@@ -106,6 +109,15 @@ class HttpoolClient(Client):
 
     def close(self):
         self.pool.close()
+
+
+class HttpoolDefaultPoolClient(HttpoolClient):
+    name = "httpool-default-pool"
+
+    def __init__(self, concurrency: int) -> None:
+        Client.__init__(self, concurrency)
+        import httpool
+        self.pool = httpool.Pool()
 
 
 # --- asyncio clients: c tasks pulling from a shared counter --------------------
@@ -346,7 +358,7 @@ class PycurlMultiClient(Client):
         self.multi.close()
 
 
-CLIENTS = {cls.name: cls for cls in (HttpoolClient, AiohttpClient, HttpxAsyncClient,
+CLIENTS = {cls.name: cls for cls in (HttpoolClient, HttpoolDefaultPoolClient, AiohttpClient, HttpxAsyncClient,
                                      Urllib3Client, HttpxClient, PycurlMultiClient)}
 
 

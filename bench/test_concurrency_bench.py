@@ -72,7 +72,7 @@ WRK_FILE = BENCH_DIR / "results" / "wrk_concurrency.json"
 
 LEVELS = (8, 64, 256)
 REQUESTS = 4096                  # per timed call
-ORDER = ("httpool", "aiohttp", "httpx-async", "urllib3", "httpx", "pycurl")
+ORDER = ("httpool", "httpool-default-pool", "aiohttp", "httpx-async", "urllib3", "httpx", "pycurl")
 BODY = b"Hello, world!"
 PATH = "/small"
 

@@ -1,5 +1,5 @@
 from httpool._exchange cimport Exchange, Limits, Settings
-from httpool._idle cimport PoolCore
+from httpool._idle cimport Doorbell, PoolCore
 
 
 cdef class Batch:
@@ -10,7 +10,7 @@ cdef class Batch:
         PoolCore core
         Limits limits                 # every request's timeouts
         int epfd
-        int efd                       # eventfd shared by the waiters of all its exchanges
+        Doorbell bell                 # shared by the waiters of all its exchanges
         Py_ssize_t size               # requests in the batch
         object queued                 # deque of (index, Plan) not started, in input order
         dict watched                  # fd -> the Exchange waiting on it

@@ -36,18 +36,16 @@ from collections import deque
 from heapq import heappop, heappush
 
 from cpython.exc cimport PyErr_CheckSignals
-from libc.stdint cimport uint64_t
 
 from httpool._conn cimport Connection, CONN_CLOSED
 from httpool._exchange cimport (
     Exchange, GOAL_BODY, Need, NEED_DONE, NEED_READ, NEED_SLOT, NEED_WRITE, Limits, Settings,
     limits_of, new_exchange,
 )
-from httpool._idle cimport GRANT_NONE
+from httpool._idle cimport Doorbell, GRANT_NONE
 from httpool._response cimport Response, response_of
 from httpool._sys cimport (
-    close, epoll_create1, epoll_ctl, epoll_event, epoll_wait, errno, eventfd, hp_now, read,
-    EFD_CLOEXEC, EFD_NONBLOCK, EINTR, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL,
+    close, epoll_create1, epoll_ctl, epoll_event, epoll_wait, errno, hp_now, EINTR, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL,
     EPOLL_CTL_MOD, EPOLLIN, EPOLLOUT,
 )
 from httpool._exceptions import ConnectionClosed
@@ -63,12 +61,12 @@ cdef class Batch:
         self.core = settings.core
         self.limits = limits_of(timeout)
         self.epfd = epoll_create1(EPOLL_CLOEXEC)
-        self.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)
-        if self.epfd < 0 or self.efd < 0:
-            raise OSError(errno, "cannot create the epoll instance or eventfd of a batch")
+        if self.epfd < 0:
+            raise OSError(errno, "cannot create the epoll instance of a batch")
+        self.bell = Doorbell()
         ev.events = EPOLLIN
-        ev.data.fd = self.efd
-        epoll_ctl(self.epfd, EPOLL_CTL_ADD, self.efd, &ev)
+        ev.data.fd = self.bell.efd
+        epoll_ctl(self.epfd, EPOLL_CTL_ADD, self.bell.efd, &ev)
         self.queued = deque(enumerate(plans))
         self.size = len(plans)
         self.watched = {}
@@ -82,8 +80,6 @@ cdef class Batch:
     def __dealloc__(self):
         if self.epfd >= 0:
             close(self.epfd)
-        if self.efd >= 0:
-            close(self.efd)
 
     def __len__(self):
         return self.size
@@ -105,7 +101,7 @@ cdef class Batch:
         while self.queued and self.in_flight < self.concurrency:
             index, plan = self.queued.popleft()
             exchange = new_exchange(self.settings, plan, &self.limits, self.resolved,
-                                    self.registered, self.efd)
+                                    self.registered, self.bell)
             exchange.driver_index = index
             self.in_flight += 1
             try:
@@ -186,8 +182,13 @@ cdef class Batch:
         cdef epoll_event events[MAX_EVENTS]
         cdef int n, i, fd, err, ms = -1
         cdef double nearest, now
+        cdef bint rung = False
         cdef Exchange exchange
         cdef tuple top
+        if self.bell.arm():
+            # A waiter of this batch was served while it ran (its own release
+            # handed a connection on): no sleep, no eventfd.
+            return self._serve_waiting()
         # The nearest deadline of an exchange still in flight; stale entries go.
         while self.deadlines:
             top = self.deadlines[0]
@@ -202,6 +203,9 @@ cdef class Batch:
         with nogil:
             n = epoll_wait(self.epfd, events, MAX_EVENTS, ms)
             err = errno
+        for i in range(n if n > 0 else 0):
+            rung = rung or events[i].data.fd == self.bell.efd
+        self.bell.disarm(rung)
         if n < 0:
             if err != EINTR:
                 raise OSError(err, "epoll_wait failed in a batch")
@@ -209,7 +213,7 @@ cdef class Batch:
             n = 0
         for i in range(n):
             fd = events[i].data.fd
-            if fd == self.efd:
+            if fd == self.bell.efd:
                 self._serve_waiting()
                 continue
             exchange = self.watched.get(fd)
@@ -228,11 +232,9 @@ cdef class Batch:
         return 0
 
     cdef int _serve_waiting(self) except -1:
-        """The shared eventfd fired: the exchanges whose waiter was granted go on."""
-        cdef uint64_t count
+        """The doorbell rang: the exchanges whose waiter was granted go on."""
         cdef Exchange exchange
         cdef list granted
-        read(self.efd, &count, sizeof(count))
         granted = [exchange for exchange in self.waiting if exchange.waiter.grant != GRANT_NONE]
         if not granted:
             return 0

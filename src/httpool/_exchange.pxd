@@ -1,5 +1,5 @@
 from httpool._conn cimport AddressList, Connection
-from httpool._idle cimport OriginSlots, PoolCore, Waiter
+from httpool._idle cimport Doorbell, OriginSlots, PoolCore, Waiter
 from httpool._plan cimport Plan
 from httpool._sys cimport addrinfo
 
@@ -80,7 +80,7 @@ cdef class Exchange:
         dict resolved                 # (host, port) -> AddressList shared by a batch, or None
         dict watched                  # a batch's registered fds (see PoolCore.checkout), or None
         readonly Waiter waiter
-        int waiter_efd                # a batch's shared eventfd, or -1
+        Doorbell bell                 # a batch's, shared by its waiters, or None
         object chunks                 # iterator of the body still to send, or None
         bint chunk_sent               # a chunk went out (the next size line starts with CRLF)
         Py_ssize_t body_left          # bytes a file body still owes its Content-Length
@@ -134,7 +134,7 @@ cdef class Exchange:
     cdef int _fail(self, object exc) except -1
 
 
-# A new exchange. resolved, watched and waiter_efd are a batch's (None, None,
-# -1 for the blocking driver): see the fields of the same names.
+# A new exchange. resolved, watched and bell are a batch's (None for the
+# blocking driver): see the fields of the same names.
 cdef Exchange new_exchange(Settings settings, Plan plan, Limits* limits, dict resolved,
-                           dict watched, int waiter_efd)
+                           dict watched, Doorbell bell)

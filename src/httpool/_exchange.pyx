@@ -54,7 +54,7 @@ from httpool._conn cimport (
     AddressList, Connection, CONN_ACTIVE, RECV_AGAIN, SEND_AGAIN, SEND_CUT,
 )
 from httpool._idle cimport (
-    Grant, GRANT_CLOSED, GRANT_IDLE, GRANT_NEW, GRANT_NONE, OriginSlots, PoolCore, Waiter,
+    Doorbell, Grant, GRANT_CLOSED, GRANT_IDLE, GRANT_NEW, GRANT_NONE, OriginSlots, PoolCore, Waiter,
 )
 from httpool._reasons cimport (
     CLOSE_NONE, CLOSE_ABANDONED, CLOSE_CLIENT_CLOSE, CLOSE_CLOSED_ON_REUSE, CLOSE_DRAIN_LIMIT,
@@ -99,7 +99,7 @@ cdef class Settings:
 
 
 cdef Exchange new_exchange(Settings settings, Plan plan, Limits* limits, dict resolved,
-                           dict watched, int waiter_efd):
+                           dict watched, Doorbell bell):
     cdef Exchange exchange = Exchange.__new__(Exchange)
     exchange.settings = settings
     exchange.core = settings.core
@@ -107,7 +107,7 @@ cdef Exchange new_exchange(Settings settings, Plan plan, Limits* limits, dict re
     exchange.limits = limits[0]
     exchange.resolved = resolved
     exchange.watched = watched
-    exchange.waiter_efd = waiter_efd
+    exchange.bell = bell
     exchange.wake_at = -1.0
     exchange.deadline = -1.0
     exchange.finished_at = -1.0
@@ -298,7 +298,11 @@ cdef class Exchange:
 
     cdef int _checkout(self, double now) except -1:
         cdef Grant grant
-        cdef Connection conn = self.core.checkout(self.plan.slots, now, self.watched, self.fresh,
+        # A batch's epoll set vouches for its idle connections only for a
+        # replayable request: if a server's close races it, the retry rule
+        # sends it again; others get the MSG_PEEK.
+        cdef dict watched = self.watched if self.plan.replayable else None
+        cdef Connection conn = self.core.checkout(self.plan.slots, now, watched, self.fresh,
                                                   &grant)
         if grant == GRANT_IDLE:
             if self.core.debug:
@@ -308,7 +312,7 @@ cdef class Exchange:
             return self._connect()
         if grant == GRANT_CLOSED:
             raise PoolClosed(f"{self.plan.slots.origin}: the pool is closed")
-        self.waiter = self.core.enqueue(self.plan.slots, self.waiter_efd)
+        self.waiter = self.core.enqueue(self.plan.slots, self.bell, watched)
         self.state = EX_SLOT
         return self._wait_for(NEED_SLOT, self.limits.pool)
 

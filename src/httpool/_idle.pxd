@@ -21,17 +21,32 @@ cdef enum Grant:
     GRANT_CLOSED = 3    # the pool was closed
 
 
+cdef class Doorbell:
+    """How waiters are woken: an eventfd, written only while the bell is
+    armed (its owner sleeps in epoll_wait); while the owner runs, a wake only
+    marks it pending, and the owner looks before it sleeps again. A batch
+    shares one between all its waiters; a blocking waiter has its own."""
+    cdef:
+        int efd
+        bint armed                    # the owner is (about to be) in epoll_wait
+        bint pending                  # woken while not armed
+
+    cdef int ring(self) except -1
+    # Take the pending mark, or arm for a sleep: True when woken meanwhile.
+    cdef bint arm(self) noexcept
+    # After the sleep: consume the eventfd's count.
+    cdef int disarm(self, bint rung) except -1
+
+
 cdef class Waiter:
-    """A caller waiting for a connection slot, woken through an eventfd: its
-    own (the blocking driver waits in its own epoll instance), or one a batch
-    shares between all its waiters and watches in the batch's epoll set."""
+    """A caller waiting for a connection slot."""
     cdef:
         readonly OriginSlots slots
         readonly Grant grant          # GRANT_NONE until woken
         readonly Connection conn      # with GRANT_IDLE
-        int efd                       # eventfd written once when granted
-        int epfd                      # epoll instance watching efd; -1 when shared
-        bint owns_efd
+        Doorbell bell
+        dict watched                  # the owner's registered fds (see checkout), or None
+        int epfd                      # a blocking waiter's epoll instance watching bell.efd, else -1
 
     cdef int _wake(self, Grant grant, Connection conn) except -1
     # Sleep until woken (True) or until `until` passes (False).
@@ -67,8 +82,9 @@ cdef class PoolCore:
     # watches them). fresh: a retry, which never takes an idle connection.
     cdef Connection checkout(self, OriginSlots slots, double now, dict watched, bint fresh,
                              Grant* grant)
-    # efd: a batch's shared eventfd, or -1 for a waiter of its own.
-    cdef Waiter enqueue(self, OriginSlots slots, int efd)
+    # bell: a batch's shared Doorbell, or None for a waiter of its own;
+    # watched: as for checkout, used when the waiter is served.
+    cdef Waiter enqueue(self, OriginSlots slots, Doorbell bell, dict watched)
     # Leave the queue; a grant that raced the end of the wait is given back.
     cdef int cancel(self, Waiter waiter) except -1
     cpdef release_slot(self, OriginSlots slots)

@@ -40,7 +40,7 @@ from libc.stdint cimport uint64_t
 from httpool._conn cimport Connection, CONN_ACTIVE, CONN_IDLE, CONN_CLOSED
 from httpool._sys cimport (
     eventfd, EFD_CLOEXEC, EFD_NONBLOCK, epoll_create1, EPOLL_CLOEXEC, epoll_ctl, EPOLL_CTL_ADD,
-    epoll_event, EPOLLIN, close, write, errno, EINTR, hp_now, hp_wait_until,
+    epoll_event, EPOLLIN, close, read, write, errno, EINTR, hp_now, hp_wait_until,
 )
 from cpython.exc cimport PyErr_CheckSignals
 
@@ -66,35 +66,70 @@ cdef class OriginSlots:
                 tuple([self.closed[i] for i in range(CLOSE_REASON_COUNT)]))
 
 
-cdef class Waiter:
-    def __cinit__(self, OriginSlots slots, int efd):
-        cdef epoll_event ev
-        self.slots = slots
-        self.epfd = -1
-        if efd >= 0:
-            self.efd = efd
-            return
-        self.owns_efd = True
+cdef class Doorbell:
+    def __cinit__(self):
         self.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)
-        self.epfd = epoll_create1(EPOLL_CLOEXEC)
-        if self.efd < 0 or self.epfd < 0:
-            raise OSError(errno, "cannot create the eventfd or epoll instance of a pool waiter")
-        ev.events = EPOLLIN
-        ev.data.fd = self.efd
-        epoll_ctl(self.epfd, EPOLL_CTL_ADD, self.efd, &ev)
+        if self.efd < 0:
+            raise OSError(errno, "cannot create the eventfd of a pool waiter")
 
     def __dealloc__(self):
-        if self.owns_efd and self.efd >= 0:
+        if self.efd >= 0:
             close(self.efd)
+
+    @property
+    def fileno(self):
+        return self.efd
+
+    cdef int ring(self) except -1:
+        cdef uint64_t one = 1
+        if self.armed:
+            write(self.efd, &one, sizeof(one))
+        else:
+            self.pending = True
+        return 0
+
+    cdef bint arm(self) noexcept:
+        # Both steps run holding the GIL: no ring can fall between them.
+        if self.pending:
+            self.pending = False
+            return True
+        self.armed = True
+        return False
+
+    cdef int disarm(self, bint rung) except -1:
+        cdef uint64_t count
+        self.armed = False
+        if rung:
+            read(self.efd, &count, sizeof(count))
+        return 0
+
+
+cdef class Waiter:
+    def __cinit__(self, OriginSlots slots, Doorbell bell, dict watched):
+        cdef epoll_event ev
+        self.slots = slots
+        self.watched = watched
+        self.epfd = -1
+        if bell is not None:
+            self.bell = bell
+            return
+        self.bell = Doorbell()
+        self.bell.armed = True   # a blocking waiter only ever sleeps on it
+        self.epfd = epoll_create1(EPOLL_CLOEXEC)
+        if self.epfd < 0:
+            raise OSError(errno, "cannot create the epoll instance of a pool waiter")
+        ev.events = EPOLLIN
+        ev.data.fd = self.bell.efd
+        epoll_ctl(self.epfd, EPOLL_CTL_ADD, self.bell.efd, &ev)
+
+    def __dealloc__(self):
         if self.epfd >= 0:
             close(self.epfd)
 
     cdef int _wake(self, Grant grant, Connection conn) except -1:
-        cdef uint64_t one = 1
         self.grant = grant
         self.conn = conn
-        write(self.efd, &one, sizeof(one))
-        return 0
+        return self.bell.ring()
 
     cdef bint wait(self, double until) except -1:
         cdef epoll_event ev
@@ -189,8 +224,8 @@ cdef class PoolCore:
         grant[0] = GRANT_NEW
         return None
 
-    cdef Waiter enqueue(self, OriginSlots slots, int efd):
-        cdef Waiter waiter = Waiter(slots, efd)
+    cdef Waiter enqueue(self, OriginSlots slots, Doorbell bell, dict watched):
+        cdef Waiter waiter = Waiter(slots, bell, watched)
         self._waiters.append(waiter)
         return waiter
 
@@ -336,7 +371,7 @@ cdef class PoolCore:
             # A waiter that cannot be served blocks later ones of its origin.
             if waiter.slots.key in blocked:
                 continue
-            conn = self._take(waiter.slots, now, None, False, &grant)
+            conn = self._take(waiter.slots, now, waiter.watched, False, &grant)
             if grant == GRANT_NONE:
                 blocked.add(waiter.slots.key)
                 continue

@@ -87,7 +87,7 @@ cdef class Client:
             limits = limits_of(Timeout.coerce(timeout, self.timeout))
         if now >= self.next_log_check:
             self._check_logging(now)
-        exchange = new_exchange(self._settings, plan, &limits, None, None, -1)
+        exchange = new_exchange(self._settings, plan, &limits, None, None, None)
         try:
             exchange.begin(goal, now)
             drive(exchange)
