@@ -3,6 +3,7 @@ with every rule of the pool holding inside the batch."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -180,3 +181,42 @@ def test_connections_closed_by_the_server_between_jobs_are_not_fatal(no_socket_l
             stats = assert_consistent(pool)
             assert stats.requests == 8
             assert stats.closed.stale + stats.retried + stats.closed.server_close >= 7
+
+
+def test_requests_beyond_the_per_host_limit_wait_inside_the_batch(no_socket_leak):
+    """concurrency=6 on a pool with 2 connections per host: 2 requests run, 4
+    wait for a connection (stats().waiting says so), and all 6 complete on the
+    same 2 connections."""
+    release = threading.Event()
+    serve = keep_alive()
+
+    def handler(conn):
+        # Hold the first answer on each connection until the test saw the queue.
+        request = conn.read_request()
+        release.wait(5.0)
+        respond(conn, request)
+        serve(conn)
+
+    with ScriptedServer(handler) as server:
+        with httpool.Pool(max_connections_per_host=2) as pool:
+            seen = []
+
+            def watch():
+                deadline = time.monotonic() + 5.0
+                while time.monotonic() < deadline and not seen:
+                    stats = pool.stats()
+                    if stats.waiting == 4 and stats.in_use == 2:
+                        seen.append(stats)
+                release.set()
+
+            watcher = threading.Thread(target=watch)
+            watcher.start()
+            try:
+                responses = pool.request_many([("GET", server.url)] * 6, concurrency=6)
+            finally:
+                release.set()
+                watcher.join()
+            assert seen, "the 4 requests beyond the limit were never counted as waiting"
+            assert [r.status_code for r in responses] == [200] * 6
+            stats = assert_consistent(pool)
+            assert (stats.opened, stats.requests, stats.waiting) == (2, 6, 0)
