@@ -23,31 +23,10 @@ from support.servers import (
 
 import httpool
 from support.accounting import assert_consistent
+from support.apis import APIS, call, expect
 
-APIS = ("request", "stream", "request_many", "iter_many")
 MARGIN = 1.0  # seconds a deadline may be overrun before a test calls it ignored
 EARLY = 0.05  # seconds a timeout may fire before its deadline (clock granularity)
-
-
-def call(pool: httpool.Pool, api: str, method: str, url: str, *, timeout=None, **options):
-    """Send one request through `api` ("request", "stream" (+ read),
-    "request_many" or "iter_many") and return its Response with the body read,
-    or the httpool error it ended with (raised, or in the batch's result)."""
-    try:
-        if api == "request":
-            return pool.request(method, url, timeout=timeout, **options)
-        if api == "stream":
-            with pool.stream(method, url, timeout=timeout, **options) as response:
-                response.read()
-            return response
-        batch = [(method, url, options)]
-        if api == "request_many":
-            (result,) = pool.request_many(batch, timeout=timeout, return_exceptions=True)
-        else:
-            (result,) = list(pool.iter_many(batch, timeout=timeout, return_exceptions=True))
-        return result
-    except httpool.HTTPError as exc:
-        return exc
 
 
 def timed_call(pool: httpool.Pool, api: str, method: str, url: str, **kwargs):
@@ -55,12 +34,6 @@ def timed_call(pool: httpool.Pool, api: str, method: str, url: str, **kwargs):
     started = time.monotonic()
     result = call(pool, api, method, url, **kwargs)
     return result, time.monotonic() - started
-
-
-def expect(result, kind: type[BaseException]):
-    """Assert that `result` is an exception of `kind` and return it."""
-    assert isinstance(result, kind), f"expected {kind.__name__}, got {result!r}"
-    return result
 
 
 def assert_within(elapsed: float, deadline: float) -> None:

@@ -1,18 +1,15 @@
-from typing import Any, Optional
+from typing import Optional, Union
 
-from httpool._request import Plan, Runner
-
-class Job:
-    """One request of a batch."""
-
-    index: int
-    result: Any
+from httpool._exchange import Settings
+from httpool._models import Timeout
+from httpool._plan import Plan
+from httpool._response import Response
 
 class Batch:
-    """The requests of one request_many / iter_many call."""
+    """The driver of one request_many / iter_many call: many exchanges, one epoll set."""
 
-    def __init__(self, pool: Runner, plans: list[Plan], concurrency: int, timeout: float,
-                 read_timeout: float, retries: int) -> None: ...
+    def __init__(self, settings: Settings, plans: list[Plan], concurrency: int,
+                 timeout: Timeout) -> None: ...
     def __len__(self) -> int: ...
-    def next_done(self) -> Optional[Job]: ...
+    def next_done(self) -> Optional[tuple[int, Union[Response, BaseException]]]: ...
     def close(self) -> None: ...

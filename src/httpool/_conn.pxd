@@ -87,6 +87,7 @@ cdef class Connection:
     # or RECV_AGAIN. recv_body_step receives a Content-Length body in place.
     cdef Py_ssize_t recv_step(self) except -1
     cdef Py_ssize_t recv_body_step(self) except -1
+    cdef Py_ssize_t _recv_into(self, char* buf, Py_ssize_t size) except -1
     cdef int eof(self) except -1
     cdef int _recv_failed(self, int err) except -1
     cdef str _progress(self)

@@ -307,18 +307,33 @@ cdef class Connection:
     cdef Py_ssize_t recv_step(self) except -1:
         """One recv without waiting, parsed: the bytes received, 0 at EOF, or
         RECV_AGAIN when nothing is there yet."""
+        # A head is small: read it in a size that keeps the GIL (see
+        # RELEASE_GIL_BYTES); bodies get the whole buffer.
+        return self._recv_into(self._rbuf, self._rcap if self.parser.headers_complete
+                               else RELEASE_GIL_BYTES - 1)
+
+    cdef Py_ssize_t recv_body_step(self) except -1:
+        """recv_step for a body: one framed by Content-Length is received
+        straight into the bytes object the caller will get, exactly the rest
+        of it, so no byte of a following message can land in the body."""
+        cdef ResponseParser parser = self.parser
+        cdef Py_ssize_t remaining
+        if parser._content_length < 0 or parser._discard_body:
+            return self.recv_step()
+        remaining = parser._content_length - parser._body_seen
+        # The space stays valid until the next feed: parser.feed_ptr below is that feed.
+        return self._recv_into(parser.body_space(remaining), remaining)
+
+    cdef Py_ssize_t _recv_into(self, char* buf, Py_ssize_t size) except -1:
         cdef ssize_t n
         cdef int err
         cdef Py_ssize_t used
         while True:
-            # A head is small: read it in a size that keeps the GIL (see
-            # RELEASE_GIL_BYTES); bodies get the whole buffer.
-            n = self._transport_recv(self._rbuf, self._rcap if self.parser.headers_complete
-                                     else RELEASE_GIL_BYTES - 1, &err)
+            n = self._transport_recv(buf, size, &err)
             if n > 0:
                 self.received += n
                 try:
-                    used = self.parser.feed_ptr(self._rbuf, n)
+                    used = self.parser.feed_ptr(buf, n)
                 except RemoteProtocolError as exc:
                     if self.reused and self.parser._llhttp.status_code == 0:
                         # Not even a status line: bytes the server sent after an
@@ -331,35 +346,6 @@ cdef class Connection:
                     raise RemoteProtocolError(f"{self.origin}: {exc}") from None
                 if used < n:
                     self.stray_bytes = True
-                return n
-            if n == 0:
-                return 0
-            if err == EAGAIN or err == EWOULDBLOCK:
-                return RECV_AGAIN
-            if err != EINTR:
-                self._recv_failed(err)
-
-    cdef Py_ssize_t recv_body_step(self) except -1:
-        """recv_step for a body: one framed by Content-Length is received
-        straight into the bytes object the caller will get, exactly the rest
-        of it, so no byte of a following message can land in the body."""
-        cdef ResponseParser parser = self.parser
-        cdef Py_ssize_t remaining
-        cdef ssize_t n
-        cdef int err
-        cdef char* dest
-        if parser._content_length < 0 or parser._discard_body:
-            return self.recv_step()
-        remaining = parser._content_length - parser._body_seen
-        dest = parser.body_space(remaining)
-        while True:
-            n = self._transport_recv(dest, remaining, &err)
-            if n > 0:
-                self.received += n
-                try:
-                    parser.feed_ptr(dest, n)
-                except RemoteProtocolError as exc:
-                    raise RemoteProtocolError(f"{self.origin}: {exc}") from None
                 return n
             if n == 0:
                 return 0

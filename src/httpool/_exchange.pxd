@@ -47,6 +47,13 @@ cdef enum Goal:
     GOAL_BODY = 2       # the whole body
 
 
+# The steps a driver's call runs (see Exchange._step).
+cdef enum Step:
+    STEP_CHECKOUT = 0   # take a connection or a slot (begin, or the retry)
+    STEP_EVENTS = 1     # go on after a wait, or for the response's new goal
+    STEP_GRANT = 2      # take what the waiter was granted
+
+
 cdef class Settings:
     """The pool-wide parts of every exchange, fixed when the pool is made."""
     cdef:
@@ -112,9 +119,12 @@ cdef class Exchange:
     cdef bytes read_some(self, Py_ssize_t max_bytes)
 
     # Steps.
+    cdef int _step(self, Step step, unsigned int events) except -1
+    cdef int _take_grant(self) except -1
     cdef int _checkout(self, double now) except -1
     cdef int _connect(self) except -1
     cdef int _try_address(self, int err) except -1
+    cdef int _connect_result(self) except -1
     cdef int _connected(self) except -1
     cdef int _use(self, Connection conn) except -1
     cdef int _send(self, unsigned int events) except -1

@@ -132,33 +132,33 @@ cdef class Exchange:
         self.started = now
         if self.limits.total >= 0:
             self.deadline = now + self.limits.total
-        try:
-            self._checkout(now)
-        except HTTPError as exc:
-            self._failed(exc)
-        except BaseException as exc:
-            self._fail(exc)
-            raise
-        return 0
+        return self._step(STEP_CHECKOUT, 0)
 
     cdef int advance(self, unsigned int events) except -1:
         """The driver saw `events` on fd."""
-        cdef int err
+        return self._step(STEP_EVENTS, events)
+
+    cdef int granted(self) except -1:
+        """The waiter was woken: take its grant."""
+        return self._step(STEP_GRANT, 0)
+
+    cdef int _step(self, Step step, unsigned int events) except -1:
+        """Run one step; an HTTPError ends it by the retry rule or as a
+        failure, anything else fails it and propagates."""
         try:
-            if self._overdue():
-                return 0
-            if self.state == EX_SENDING:
-                self._send(events)
-            elif self.state == EX_CONNECTING:
-                err = self.conn.connect_result()
-                if err == 0:
-                    self._connected()
+            if step == STEP_CHECKOUT:
+                self._checkout(hp_now())
+            elif step == STEP_GRANT:
+                self._take_grant()
+            elif not self._overdue():
+                if self.state == EX_SENDING:
+                    self._send(events)
+                elif self.state == EX_CONNECTING:
+                    self._connect_result()
+                elif self.state == EX_DRAINING:
+                    self._drain()
                 else:
-                    self._try_address(err)
-            elif self.state == EX_DRAINING:
-                self._drain()
-            else:
-                self._receive()
+                    self._receive()
         except HTTPError as exc:
             if self.state == EX_DRAINING:
                 self._drop(CLOSE_ERROR)   # releasing raises nothing
@@ -169,26 +169,15 @@ cdef class Exchange:
             raise
         return 0
 
-    cdef int granted(self) except -1:
-        """The waiter was woken: take its grant."""
+    cdef int _take_grant(self) except -1:
         cdef Waiter waiter = self.waiter
-        cdef Grant grant = waiter.grant
-        cdef Connection conn = waiter.conn
         self.waiter = None
-        try:
-            if grant == GRANT_CLOSED:
-                raise PoolClosed(f"{self.plan.slots.origin}: the pool was closed while waiting "
-                                 "for a connection")
-            if grant == GRANT_NEW:
-                self._connect()
-            else:
-                self._use(conn)
-        except HTTPError as exc:
-            self._failed(exc)
-        except BaseException as exc:
-            self._fail(exc)
-            raise
-        return 0
+        if waiter.grant == GRANT_CLOSED:
+            raise PoolClosed(f"{self.plan.slots.origin}: the pool was closed while waiting "
+                             "for a connection")
+        if waiter.grant == GRANT_NEW:
+            return self._connect()
+        return self._use(waiter.conn)
 
     cdef int expire(self) except -1:
         """wake_at passed: the phase's timeout, or the end of a drain."""
@@ -231,15 +220,7 @@ cdef class Exchange:
     cdef int want(self, Goal goal) except -1:
         """Read on until `goal` (the caller then drives until NEED_DONE)."""
         self.goal = goal
-        try:
-            if not self._overdue():
-                self._receive()
-        except HTTPError as exc:
-            self._failed(exc)
-        except BaseException as exc:
-            self._fail(exc)
-            raise
-        return 0
+        return self._step(STEP_EVENTS, 0)
 
     cdef int release(self) except -1:
         """Released before the body was read: drain what is left within
@@ -266,12 +247,7 @@ cdef class Exchange:
             if self.wake_at < 0 or until < self.wake_at:
                 self.wake_at = until
                 self.by_total = False
-        try:
-            self._drain()
-        except Exception:
-            # Releasing raises nothing: the connection is closed and counted.
-            self._drop(CLOSE_ERROR)
-        return 0
+        return self._step(STEP_EVENTS, 0)
 
     cdef int abandon(self) except -1:
         """Garbage-collected with its connection: a finalizer must not block,
@@ -343,6 +319,13 @@ cdef class Exchange:
                 return self._connected()
         conn.connect_failed(err)   # raises ConnectError
         return 0
+
+    cdef int _connect_result(self) except -1:
+        """The connecting socket became writable: connected, or the next address."""
+        cdef int err = self.conn.connect_result()
+        if err == 0:
+            return self._connected()
+        return self._try_address(err)
 
     cdef int _connected(self) except -1:
         self.core.opened(self.plan.slots)
@@ -555,11 +538,7 @@ cdef class Exchange:
             self.attempts += 1
             self.fresh = True
             self.state = EX_START
-            try:
-                self._checkout(hp_now())
-            except HTTPError as again:
-                self._fail(again)
-            return 0
+            return self._step(STEP_CHECKOUT, 0)
         return self._fail(exc)
 
     cdef int _failure_reason(self, object exc) except -1:
