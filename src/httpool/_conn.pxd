@@ -43,7 +43,7 @@ cdef class Connection:
         public double expires_at      # when idle: the time it stops being reusable
         public int expire_reason      # the CloseReason that applies at expires_at
         readonly long requests        # requests sent on this connection
-        public ConnState state
+        readonly ConnState state
         readonly int close_reason
         public bint reused            # the current request runs on a connection used before
         readonly Py_ssize_t received  # response bytes received for the current request

@@ -1,29 +1,34 @@
 from typing import Optional, Union
 
+from typing_extensions import disjoint_base
+
 from httpool._idle import OriginSlots
 from httpool._parser import ResponseParser
 
 _Field = Union[str, bytes, bytearray]
 
+@disjoint_base
 class AddressList:
     """The addresses of host:port, from getaddrinfo (run without the GIL)."""
 
+@disjoint_base
 class Connection:
     """A connection to one origin. Created by an Exchange; not used directly."""
 
     slots: Optional[OriginSlots]
     expires_at: float
     expire_reason: int
-    state: int
     reused: bool
-    def __init__(self, key: tuple[str, str, int], origin: str,
-                 limits: Optional[dict[str, Optional[int]]] = None) -> None: ...
+    def __new__(cls, key: tuple[str, str, int], origin: str,
+                limits: Optional[dict[str, Optional[int]]] = None) -> Connection: ...
     @property
     def key(self) -> tuple[str, str, int]: ...
     @property
     def origin(self) -> str: ...
     @property
     def created(self) -> float: ...
+    @property
+    def state(self) -> int: ...
     @property
     def requests(self) -> int: ...
     @property

@@ -1,23 +1,27 @@
-from typing import NoReturn, Optional
+from typing import Optional
+
+from typing_extensions import disjoint_base
 
 from httpool._conn import Connection
 from httpool._idle import PoolCore, Waiter
 from httpool._plan import Plan
 
+@disjoint_base
 class Settings:
     """The pool-wide parts of every exchange, fixed when the pool is made."""
 
-    def __init__(self, core: PoolCore, retries: int, max_drain: int, max_drain_time: float,
-                 parser_limits: dict[str, Optional[int]]) -> None: ...
+    def __new__(cls, core: PoolCore, retries: int, max_drain: int, max_drain_time: float,
+                parser_limits: dict[str, Optional[int]]) -> Settings: ...
 
+@disjoint_base
 class Exchange:
-    """One request on one connection, from checkout to release."""
+    """One request on one connection, from checkout to release; made by a Pool, not directly."""
 
     # Drivers' own bookkeeping; the exchange never reads them.
     driver_fd: int
     driver_at: float
     driver_index: Optional[int]
-    def __init__(self, *args: object) -> NoReturn: ...
+    def __init__(self, *args: object) -> None: ...  # raises TypeError
     @property
     def plan(self) -> Plan: ...
     @property

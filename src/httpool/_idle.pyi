@@ -1,11 +1,14 @@
 from typing import Optional
 
+from typing_extensions import disjoint_base
+
 from httpool._conn import Connection
 
+@disjoint_base
 class OriginSlots:
     """One origin's connections: the idle stack and the count of open ones."""
 
-    def __init__(self, key: tuple[str, str, int], origin: str) -> None: ...
+    def __new__(cls, key: tuple[str, str, int], origin: str) -> OriginSlots: ...
     @property
     def key(self) -> tuple[str, str, int]: ...
     @property
@@ -16,18 +19,19 @@ class OriginSlots:
     def idle_count(self) -> int: ...
     def counters(self) -> tuple[tuple[int, ...], tuple[int, ...]]: ...
 
+@disjoint_base
 class Doorbell:
     """How waiters are woken: an eventfd, written only while its owner sleeps."""
 
-    def __init__(self) -> None: ...
     @property
     def fileno(self) -> int: ...
 
+@disjoint_base
 class Waiter:
     """A caller waiting for a connection slot."""
 
-    def __init__(self, slots: OriginSlots, bell: Optional[Doorbell],
-                 watched: Optional[dict[int, tuple[Connection, int]]]) -> None: ...
+    def __new__(cls, slots: OriginSlots, bell: Optional[Doorbell],
+                watched: Optional[dict[int, tuple[Connection, int]]]) -> Waiter: ...
     @property
     def slots(self) -> OriginSlots: ...
     @property
@@ -35,13 +39,14 @@ class Waiter:
     @property
     def conn(self) -> Optional[Connection]: ...
 
+@disjoint_base
 class PoolCore:
     """Slot accounting, idle stacks and waiters for a whole pool."""
 
     events: list[str]
     debug: bool
-    def __init__(self, max_connections: int, max_connections_per_host: int,
-                 max_idle_per_host: int, idle_timeout: float, max_lifetime: float) -> None: ...
+    def __new__(cls, max_connections: int, max_connections_per_host: int,
+                max_idle_per_host: int, idle_timeout: float, max_lifetime: float) -> PoolCore: ...
     @property
     def open_total(self) -> int: ...
     @property

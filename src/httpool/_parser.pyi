@@ -1,18 +1,21 @@
 from typing import Optional, Union
 
+from typing_extensions import disjoint_base
+
 _Buffer = Union[bytes, bytearray, memoryview]
 
+@disjoint_base
 class ResponseParser:
     """Parser for one HTTP/1.1 response at a time on one connection."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         max_header_bytes: int = 65536,
         max_headers: int = 100,
         max_body_size: Optional[int] = None,
         max_interim: int = 5,
-    ) -> None: ...
+    ) -> ResponseParser: ...
     def start(self, head: bool = False, discard_body: bool = False) -> None: ...
     def feed(self, data: _Buffer) -> None: ...
     def feed_eof(self) -> None: ...

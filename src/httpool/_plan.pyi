@@ -2,6 +2,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Optional, Union
 
 from _typeshed import SupportsRead
+from typing_extensions import disjoint_base
 
 from httpool._idle import OriginSlots, PoolCore
 from httpool._models import HeaderSource
@@ -24,6 +25,7 @@ class _Target:
 
 def asks_close(headers: Iterable[tuple[str, str]]) -> bool: ...
 
+@disjoint_base
 class Plan:
     """A request ready to send: checked, its head encoded, its body framed."""
 
@@ -58,6 +60,7 @@ class Plan:
     @property
     def head_request(self) -> bool: ...
 
+@disjoint_base
 class Planner:
     """Checks and encodes requests once: default headers, parsed URLs, cached plans."""
 

@@ -1,5 +1,7 @@
 from typing import Any, Union
 
+from typing_extensions import disjoint_base
+
 from httpool._exchange import Settings
 from httpool._models import HeaderSource, Timeout
 from httpool._plan import Planner, _Body, _Params
@@ -7,6 +9,7 @@ from httpool._response import Response
 
 _Timeout = Union[Timeout, float, None]
 
+@disjoint_base
 class Client:
     """The public request methods, compiled: the base class of httpool.Pool."""
 

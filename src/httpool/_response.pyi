@@ -1,14 +1,17 @@
 import datetime
 from collections.abc import Iterator
-from typing import Any, NoReturn, Optional
+from typing import Any, Optional
+
+from typing_extensions import disjoint_base
 
 from httpool._models import Headers
 
+@disjoint_base
 class Response:
-    """An HTTP response: status, headers and body."""
+    """An HTTP response: status, headers and body; made by a Pool, not directly."""
 
     index: Optional[int]
-    def __init__(self, *args: object) -> NoReturn: ...
+    def __init__(self, *args: object) -> None: ...  # raises TypeError
     @property
     def status_code(self) -> int: ...
     @property

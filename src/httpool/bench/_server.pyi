@@ -1,6 +1,9 @@
+from typing_extensions import disjoint_base
+
 SMALL_BODY: bytes
 ONE_MIB_BODY: bytes
 
+@disjoint_base
 class BenchServer:
     """The fixed-response server of `python -m httpool bench`."""
 
