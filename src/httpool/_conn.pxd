@@ -70,8 +70,11 @@ cdef class Connection:
     cdef unsigned int wait(self, unsigned int events, double until) except? 0
     cdef int _watch(self, unsigned int events) except -1
 
-    # The transport: the two places bytes cross the socket. A TLS connection
-    # overrides these two; everything else stays as it is.
+    # The transport interface: send, receive into a buffer, the liveness
+    # check before reuse (check_alive) and close. Bytes cross the socket only
+    # in the first two; a TLS connection overrides these four (an SSLObject
+    # over memory BIOs on the same non-blocking socket, where a check must
+    # tell a session ticket from close_notify) and nothing else changes.
     cdef ssize_t _transport_send(self, msghdr* msg, int* err) noexcept
     cdef ssize_t _transport_recv(self, char* buf, size_t size, int* err) noexcept
 
@@ -94,6 +97,6 @@ cdef class Connection:
 
     # Reuse.
     cdef bint retryable(self)
-    cpdef int check_alive(self)
+    cpdef int check_alive(self)       # 0 alive, 1 EOF, 2 stray bytes, 3 reset (transport)
     cpdef set_idle(self, double now, double idle_timeout, double max_lifetime)
-    cpdef close(self, int reason)
+    cpdef close(self, int reason)     # (transport)
