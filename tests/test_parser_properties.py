@@ -92,6 +92,7 @@ NOISE = st.lists(
         st.binary(max_size=8),
         st.sampled_from([
             b"\r\n", b"\r\n\r\n", b"\r", b"\n", b":", b" ", b";", b"=", b'"', b"0", b"a\r\n",
+            b"\r\n ", b"\r\n\t", b"X: a\r\n b", b"Connection: keep-alive\r\n close",
             b"HTTP/1.1 ", b"200 OK", b"Content-Length: ", b"Transfer-Encoding: chunked",
             b"Connection: close", b"HTTP/1.1 100 Continue\r\n\r\n",
         ]),
@@ -216,7 +217,9 @@ def responses(draw, framings=("length", "chunked", "close")):
     )
     after = b"" if framing == "close" else draw(st.binary(max_size=40))
 
-    if framing == "close":
+    if framing == "close" or (framing == "chunked" and version == "1.0"):
+        # Transfer-Encoding in an HTTP/1.0 response: read, never reused (RFC 9112
+        # section 6.1).
         keep_alive = False
     elif version == "1.1":
         keep_alive = connection is None or connection.lower() != b"close"
@@ -284,6 +287,30 @@ def test_generated_responses_back_to_back(responses_, cuts):
         (e["status"], e["headers"], e["trailers"], e["body"], e["keep_alive"]) for e in expected
     ]
     assert out.after == b""
+
+
+@examples(100)
+@given(st.lists(st.tuples(names, st.lists(values.filter(bool), min_size=1, max_size=4),
+                          st.lists(st.tuples(ows, st.sampled_from([b" ", b"\t", b" \t", b"   "])),
+                                   min_size=3, max_size=3)),
+                min_size=1, max_size=4),
+       st.lists(st.integers(0, 2000), max_size=8), st.sampled_from(BUFFER_KINDS))
+def test_folded_values_parse_back(lines, cuts, kind):
+    """Field values continued over obs-folds (OWS CRLF RWS) read as their parts
+    joined by one SP (RFC 9112 section 5.2), however the input is cut."""
+    head = b"HTTP/1.1 200 OK\r\n"
+    expected = []
+    for name, parts, folds in lines:
+        head += name + b": " + b"".join(
+            part + (b"" if i == len(parts) - 1 else folds[i][0] + b"\r\n" + folds[i][1])
+            for i, part in enumerate(parts)) + b"\r\n"
+        expected.append((name, b" ".join(parts)))
+    data = head + b"Content-Length: 2\r\n\r\nhi"
+    out = drive(split(data, cuts), kind=kind, pipeline=False)
+    assert out.error is None, out.error
+    (seen,) = out.messages
+    assert seen.headers == expected + [(b"Content-Length", b"2")]
+    assert seen.body == b"hi" and seen.keep_alive
 
 
 @examples(60)

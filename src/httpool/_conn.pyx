@@ -317,12 +317,13 @@ cdef class Connection:
         straight into the bytes object the caller will get, exactly the rest
         of it, so no byte of a following message can land in the body."""
         cdef ResponseParser parser = self.parser
-        cdef Py_ssize_t remaining
+        cdef Py_ssize_t room
+        cdef char* space
         if parser._content_length < 0 or parser._discard_body:
             return self.recv_step()
-        remaining = parser._content_length - parser._body_seen
-        # The space stays valid until the next feed: parser.feed_ptr below is that feed.
-        return self._recv_into(parser.body_space(remaining), remaining)
+        # The space stays valid until the next feed: parser.feed_ptr in _recv_into is that feed.
+        space = parser.body_space(parser._content_length - parser._body_seen, &room)
+        return self._recv_into(space, room)
 
     cdef Py_ssize_t _recv_into(self, char* buf, Py_ssize_t size) except -1:
         cdef ssize_t n
@@ -371,12 +372,9 @@ cdef class Connection:
     cdef str _progress(self):
         """How far the response got, for messages: in the head, or in the body
         with what its framing promised."""
-        cdef ResponseParser parser = self.parser
-        if not parser.headers_complete:
+        if not self.parser.headers_complete:
             return f"after {self.received} bytes of the response head"
-        if parser._content_length >= 0:
-            return f"after {parser._body_seen} of {parser._content_length} body bytes"
-        return f"after {parser._body_seen} body bytes"
+        return self.parser.body_progress()
 
     cdef bint retryable(self):
         """The request failed on a reused connection before any byte of its

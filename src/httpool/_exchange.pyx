@@ -493,6 +493,8 @@ cdef class Exchange:
             return CLOSE_CLIENT_CLOSE
         if conn.stray_bytes:
             return CLOSE_ERROR
+        if parser.unsafe_framing:
+            return CLOSE_UNSAFE_FRAMING
         if not parser._keep_alive or parser._ka_max == 0:
             return CLOSE_SERVER_CLOSE
         return CLOSE_NONE

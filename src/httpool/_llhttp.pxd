@@ -8,7 +8,7 @@
 # callback may also return -1, which llhttp reports as HPE_USER. Callbacks are
 # plain C (noexcept): no Python exception ever crosses llhttp's frames.
 
-from libc.stdint cimport uint8_t, uint16_t, uint64_t
+from libc.stdint cimport int32_t, uint8_t, uint16_t, uint64_t
 
 
 cdef extern from "llhttp.h" nogil:
@@ -64,6 +64,8 @@ cdef extern from "llhttp.h" nogil:
         void* data                # user pointer: the owning ResponseParser
         void* _span_pos0          # private: where a span not reported yet starts, or NULL
         void* _span_cb0           # private: llhttp's reporter of that span (a llhttp_span_cb)
+        int32_t error             # private: the llhttp_errno_t llhttp_get_errno() returns
+        void* _current            # private: the state llhttp goes on from
         uint64_t content_length   # Content-Length, or the current chunk's size
         uint8_t http_major
         uint8_t http_minor
@@ -86,6 +88,13 @@ cdef extern from "llhttp.h":
         llhttp_cb on_headers_complete
         llhttp_data_cb on_body
         llhttp_cb on_message_complete
+        # After the status line's HTTP-version; http_major and http_minor are set.
+        llhttp_cb on_version_complete
+        # After a chunk-size line: content_length holds the chunk's size (0 for
+        # the last chunk, which the trailer section follows).
+        llhttp_cb on_chunk_header
+        # After a chunk's data and the CRLF that ends it.
+        llhttp_cb on_chunk_complete
 
 
 cdef extern from "llhttp.h" nogil:
@@ -101,6 +110,11 @@ cdef extern from "llhttp.h" nogil:
     # The peer closed: completes a read-until-close body, else reports an error.
     llhttp_errno_t llhttp_finish(llhttp_t* parser)
     void llhttp_resume(llhttp_t* parser)
+    # LENIENT_HEADERS: with it, llhttp takes an obs-fold in a field value, but
+    # also whitespace before a colon, a CR without LF and control characters in
+    # values. httpool sets it only to give llhttp the first byte of an obs-fold
+    # (see _parser.pyx), never while llhttp reads anything else.
+    void llhttp_set_lenient_headers(llhttp_t* parser, int enabled)
 
     # Queries.
     int llhttp_message_needs_eof(const llhttp_t* parser)

@@ -10,6 +10,7 @@ cdef struct HeaderSpan:
     uint32_t name_len
     uint32_t value_at
     uint32_t value_len
+    uint32_t folds        # obs-folds in the value, each kept as one SP
 
 
 cdef enum:
@@ -35,11 +36,15 @@ cdef class ResponseParser:
     cdef:
         llhttp_t _llhttp
 
-        # Limits, fixed at construction.
-        Py_ssize_t max_header_bytes   # status line and header block, raw bytes
-        Py_ssize_t max_headers        # header lines, trailers included
-        Py_ssize_t max_body_size      # -1: no limit
-        Py_ssize_t max_interim        # interim 1xx responses before the final one
+        # Limits, fixed at construction (keyword arguments of the same name;
+        # a breach is a RemoteProtocolError that names the limit and its value).
+        Py_ssize_t max_header_bytes   # raw bytes of the status line and header block (64 to
+                                      #   2**31 - 1; default 65536); also of each chunk-size
+                                      #   line with its extensions, and of the trailer section
+        Py_ssize_t max_headers        # header lines, trailers included (1 to 65536; default 100)
+        Py_ssize_t max_body_size      # body bytes, by Content-Length or as they arrive
+                                      #   (None: -1, no limit; the default)
+        Py_ssize_t max_interim        # interim 1xx responses before the final one (default 5)
 
         # Per message, set by start().
         bint _head                    # the request was HEAD: no body follows
@@ -62,23 +67,41 @@ cdef class ResponseParser:
         Py_ssize_t _head_raw          # raw bytes of the head consumed so far
         Py_ssize_t _interim_seen
 
+        # obs-fold (RFC 9112 section 5.2), which llhttp refuses: see _cross_fold.
+        bint _in_fold                 # in an obs-fold's whitespace, which the value does not keep
+
         # Body: a bytes object httpool owns alone (refcount 1) and grows in
         # place, so the finished body is handed out without another copy.
         PyObject* _body
         Py_ssize_t _body_len          # bytes held in _body
         Py_ssize_t _body_cap          # bytes allocated in _body
-        Py_ssize_t _body_seen         # body bytes parsed in this message
+        # For the connection layer's "cut short" messages ("after 10 of 100
+        # body bytes"), with _content_length and mid_chunk below.
+        Py_ssize_t _body_seen         # body bytes parsed in this message (kept or discarded)
+        readonly bint mid_chunk       # a chunk's size line was read, not yet all its data
+
+        # Chunked framing: bytes that are not chunk data (chunk-size lines,
+        # extensions, CRLFs, the trailer section) since the last data byte.
+        bint _count_framing           # the body is chunked
+        Py_ssize_t _framing_run
+        const char* _data_end         # where the last data byte ended, or the current input began
 
         # Outcome.
         ParseEvent _event
         readonly int status_code      # of the final response, 0 until its head is parsed
         readonly bint headers_complete
         readonly bint message_complete
-        bint _keep_alive
+        # The framing is questionable (RFC 9112 section 6.1: Transfer-Encoding in
+        # an HTTP/1.0 response; chunked applied more than once), or persistence
+        # is (an obs-fold in Connection, which llhttp misreads): the response is
+        # read, but the connection must not carry another one (_keep_alive is False).
+        readonly bint unsafe_framing
+        bint _keep_alive              # llhttp's verdict and not unsafe_framing, once complete
         double _ka_timeout            # Keep-Alive: timeout=N, -1 when absent
         long _ka_max                  # Keep-Alive: max=M, -1 when absent
         long long _content_length     # the body's Content-Length, -1 when not framed by one
         const char* _error_reason     # set by a callback that failed the parse
+        Py_ssize_t _error_limit       # the value of the limit _error_reason names, or -1
 
         # Bytes that followed the end of the message in the last feed.
         bytes _tail
@@ -103,10 +126,14 @@ cdef class ResponseParser:
     # delimited by the close), 0 when the message was cut short.
     cdef int finish(self) except -1
 
-    # Direct body writes: a pointer to at least `want` free bytes at the end of
-    # the body buffer. Bytes received there and then passed to feed_ptr() are
-    # kept where they are instead of being copied.
-    cdef char* body_space(self, Py_ssize_t want) except NULL
+    # Direct body writes: a pointer to free bytes at the end of the body buffer.
+    # Bytes received there and then passed to feed_ptr() are kept where they are
+    # instead of being copied. The buffer grows only as bytes arrive
+    # (geometrically, from at most 1 MiB sized by Content-Length), so *room is
+    # set to the bytes free there, 1 to `want`: receive at most that many.
+    cdef char* body_space(self, Py_ssize_t want, Py_ssize_t* room) except NULL
+    # How far a body got, for messages: "after 5 of 10 body bytes".
+    cdef str body_progress(self)
 
     # The response's status line and headers, for the connection layer.
     cdef bytes reason_bytes(self)
@@ -126,6 +153,11 @@ cdef class ResponseParser:
     cdef object _header_pair(self, Py_ssize_t line, const char* name, Py_ssize_t name_len,
                              const char* value, Py_ssize_t value_len)
     cdef int _reserve_body(self, Py_ssize_t extra, bint exact=*) except -1
-    cdef bint _scan_headers(self) noexcept
+    cdef const char* _scan_headers(self) noexcept
+    cdef const char* _refused_fold(self, const char* cur, const char* pos, void** node) noexcept
+    cdef int _cross_fold(self, const char* p, Py_ssize_t n, const char* fold, void* node) except -1
+    cdef int _join_folded_line(self) except -1
+    cdef int _grow_head(self, Py_ssize_t size) except -1
+    cdef int _count_raw(self, const char* p, Py_ssize_t n, const char* cur, const char* stop) except -1
     cdef void _parse_keep_alive(self, const char* value, Py_ssize_t length) noexcept
     cdef int _raise_error(self, int err, const char* data, Py_ssize_t n, const char* pos) except -1

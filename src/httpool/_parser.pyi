@@ -15,7 +15,18 @@ class ResponseParser:
         max_headers: int = 100,
         max_body_size: Optional[int] = None,
         max_interim: int = 5,
-    ) -> ResponseParser: ...
+    ) -> ResponseParser:
+        """Limits; a response over one is refused with a RemoteProtocolError that
+        names it ("... larger than max_header_bytes=65536").
+
+        max_header_bytes: raw bytes of the status line and header block, and of
+            each chunk-size line (with its extensions) and of the trailer section
+            (64 to 2**31 - 1).
+        max_headers: header lines, trailer lines included (1 to 65536).
+        max_body_size: body bytes, checked against Content-Length before any
+            body byte and against the bytes as they arrive (None: no limit).
+        max_interim: interim 1xx responses before the final one (0 or more).
+        """
     def start(self, head: bool = False, discard_body: bool = False) -> None: ...
     def feed(self, data: _Buffer) -> None: ...
     def feed_eof(self) -> None: ...
@@ -38,6 +49,10 @@ class ResponseParser:
     @property
     def keep_alive(self) -> bool: ...
     @property
+    def unsafe_framing(self) -> bool:
+        """Transfer-Encoding in an HTTP/1.0 response, chunked applied twice, or an
+        obs-fold in Connection: the response is read, the connection never reused."""
+    @property
     def keep_alive_timeout(self) -> Optional[float]: ...
     @property
     def keep_alive_max(self) -> Optional[int]: ...
@@ -49,6 +64,9 @@ class ResponseParser:
     def needs_eof(self) -> bool: ...
     @property
     def body_received(self) -> int: ...
+    @property
+    def mid_chunk(self) -> bool:
+        """A chunk's size line was read, and not yet all of its data."""
     @property
     def buffered_body(self) -> int: ...
     @property

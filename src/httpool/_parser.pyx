@@ -24,7 +24,53 @@ Python call per header or per body chunk:
   lets the connection receive straight into that buffer; ``on_body`` then sees
   its own bytes and copies nothing. When draining, ``on_body`` only counts.
 * Interim responses (1xx other than 101) are parsed and dropped; the parser
-  reports the final response. 101 and upgrades are refused.
+  reports the final response. 101 and upgrades are refused, and so is a status
+  line whose version is not HTTP/1.x (llhttp also takes 0.9 and 2.0).
+
+Limits
+------
+Everything a server sends is bounded by a limit the caller can set, and a
+breach is a RemoteProtocolError that names the limit and its value.
+``max_header_bytes`` bounds the raw bytes of the head, and in a chunked body
+the bytes between two chunks' data (a chunk-size line with its extensions)
+and the trailer section: llhttp reads chunk extensions, leading zeros of a
+chunk size and whitespace in trailers without limit, so these bytes are
+counted as consumed (``_count_raw``), not as reported in spans.
+``max_headers`` bounds header and trailer lines, ``max_interim`` the 1xx
+responses, ``max_body_size`` the body: by its Content-Length before any body
+byte, and by the bytes as they arrive. A Content-Length is the server's claim,
+not memory it has paid for: the body buffer is sized from it up to 1 MiB, and
+grows geometrically as bytes arrive past that.
+
+Framing that is read but never trusted twice
+--------------------------------------------
+RFC 9112 section 6.1: "A server or client that receives an HTTP/1.0 message
+containing a Transfer-Encoding header field MUST treat the message as if the
+framing is faulty, even if a Content-Length is present, and close the
+connection after processing the message"; and "A sender MUST NOT apply the
+chunked transfer coding more than once to a message body". Such a response is
+read as llhttp frames it, with ``unsafe_framing`` set and a keep-alive verdict
+of False, so the connection is never reused after it.
+
+obs-fold
+--------
+RFC 9112 section 5.2: "A user agent that receives an obs-fold in a response
+message [...] MUST replace each received obs-fold with one or more SP octets
+prior to interpreting the field value." llhttp refuses an obs-fold unless
+LENIENT_HEADERS is set, and that flag also lets through whitespace before a
+colon, a CR without LF and control characters in values: request smuggling
+openings. So the flag is set for one byte only, the obs-fold's first SP or
+HTAB, once llhttp has refused it there. Refusing it changes nothing in
+llhttp but its error and its state, which is one of two (after a value's
+CRLF, after an empty value's CRLF), learnt at import by letting llhttp read
+such a line. The parser puts llhttp back in that state and gives it the byte
+with the flag set, which at that point decides whether an obs-fold is taken
+and nothing else; responses without an obs-fold pay nothing. The rest of the
+fold's whitespace is dropped from the value, where one SP stands for the
+whole fold. A fold in Content-Length or Transfer-Encoding is refused (the
+framing of a response is read from one line, never pieced together), and one
+in Connection means the connection is not reused: llhttp reads the tokens
+after it apart from those before it.
 
 The callbacks are plain C: they touch no Python object except through
 ``_reserve_body``, whose MemoryError is caught, stored and re-raised after
@@ -38,7 +84,7 @@ from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF, Py_REFCNT, Py_XDECREF
 from libc.stdlib cimport malloc, realloc, free
-from libc.string cimport memchr, memcmp, memcpy, memmove
+from libc.string cimport memchr, memcmp, memcpy, memmove, strcmp, strlen
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_SET_ITEM
 
@@ -49,13 +95,28 @@ cdef extern from "Python.h":
     # Resizes a bytes object that nobody else references; on failure it frees
     # the object, sets *obj to NULL and raises MemoryError.
     int _PyBytes_Resize(PyObject** obj, Py_ssize_t newsize) except -1
+    const Py_ssize_t PY_SSIZE_T_MAX
 
 cdef enum:
     FIRST_HEAD_CAP = 1024
     FIRST_BODY_CAP = 16384
     # A Content-Length larger than this is not trusted for one allocation up
     # front: the buffer grows as bytes actually arrive.
-    MAX_BODY_PREALLOC = 64 * 1024 * 1024
+    MAX_BODY_PREALLOC = 1024 * 1024
+    # Offsets into the head buffer are uint32_t.
+    MAX_HEADER_BYTES_LIMIT = 0x7fffffff
+    # The span table is allocated whole at construction.
+    MAX_HEADERS_LIMIT = 65536
+
+# Refusals that name a limit: the message ends with "=<its value>".
+cdef const char* HEAD_TOO_LARGE = "response head larger than max_header_bytes"
+cdef const char* FRAMING_TOO_LARGE = (
+    "chunk-size line or trailer section larger than max_header_bytes")
+cdef const char* TOO_MANY_HEADERS = "more header fields than max_headers"
+cdef const char* BODY_TOO_LARGE = "response body larger than max_body_size"
+cdef const char* LENGTH_TOO_LARGE = "Content-Length announces a body larger than max_body_size"
+cdef const char* TOO_MANY_INTERIM = "more interim (1xx) responses than max_interim"
+cdef const char* FOLDED_FRAMING = "obs-fold in a Content-Length or Transfer-Encoding field"
 
 cdef llhttp_settings_t _settings
 llhttp_settings_init(&_settings)
@@ -71,6 +132,19 @@ cdef inline ResponseParser _owner(llhttp_t* p):
 cdef inline int _fail(ResponseParser self, const char* reason) noexcept:
     self._error_reason = reason
     return HPE_USER
+
+
+cdef inline int _fail_limit(ResponseParser self, const char* reason, Py_ssize_t limit) noexcept:
+    self._error_reason = reason
+    self._error_limit = limit
+    return HPE_USER
+
+
+cdef inline int _head_too_large(ResponseParser self) noexcept:
+    # Past the head, spans are trailers: counted with the chunked framing.
+    if self.headers_complete:
+        return _fail_limit(self, FRAMING_TOO_LARGE, self.max_header_bytes)
+    return _fail_limit(self, HEAD_TOO_LARGE, self.max_header_bytes)
 
 
 cdef inline Py_ssize_t _head_offset(ResponseParser self, const char* at, size_t n) noexcept:
@@ -91,11 +165,19 @@ cdef inline Py_ssize_t _head_offset(ResponseParser self, const char* at, size_t 
     return self._head_len + (at - self._region)
 
 
+cdef int cb_on_version_complete(llhttp_t* p) noexcept:
+    if p.http_major != 1:
+        # llhttp takes HTTP/0.9 and HTTP/2.0 status lines too; neither is an
+        # answer to an HTTP/1.1 request.
+        return _fail(_owner(p), "not an HTTP/1.x status line")
+    return 0
+
+
 cdef int cb_on_status(llhttp_t* p, const char* at, size_t n) noexcept:
     cdef ResponseParser self = _owner(p)
     cdef Py_ssize_t offset = _head_offset(self, at, n)
     if offset < 0:
-        return _fail(self, "response head larger than the limit")
+        return _head_too_large(self)
     if self._reason_len == 0:
         self._reason_at = <uint32_t>offset
     self._reason_len += <uint32_t>n
@@ -107,17 +189,18 @@ cdef int cb_on_header_field(llhttp_t* p, const char* at, size_t n) noexcept:
     cdef HeaderSpan* span
     cdef Py_ssize_t offset = _head_offset(self, at, n)
     if offset < 0:
-        return _fail(self, "response head larger than the limit")
+        return _head_too_large(self)
     if self._last_span != SPAN_NAME:
         # A new header line starts (a name may arrive in several spans).
         if self._nspans >= self.max_headers:
-            return _fail(self, "more header fields than the limit")
+            return _fail_limit(self, TOO_MANY_HEADERS, self.max_headers)
         span = &self._spans[self._nspans]
         self._nspans += 1
         span.name_at = <uint32_t>offset
         span.name_len = 0
         span.value_at = 0
         span.value_len = 0
+        span.folds = 0
         self._last_span = SPAN_NAME
     else:
         span = &self._spans[self._nspans - 1]
@@ -128,9 +211,13 @@ cdef int cb_on_header_field(llhttp_t* p, const char* at, size_t n) noexcept:
 cdef int cb_on_header_value(llhttp_t* p, const char* at, size_t n) noexcept:
     cdef ResponseParser self = _owner(p)
     cdef HeaderSpan* span = &self._spans[self._nspans - 1]
-    cdef Py_ssize_t offset = _head_offset(self, at, n)
+    cdef Py_ssize_t offset
+    if self._in_fold:
+        # An obs-fold's own whitespace: one SP stands for it (_join_folded_line).
+        return 0
+    offset = _head_offset(self, at, n)
     if offset < 0:
-        return _fail(self, "response head larger than the limit")
+        return _head_too_large(self)
     if self._last_span != SPAN_VALUE:
         span.value_at = <uint32_t>offset
         self._last_span = SPAN_VALUE
@@ -150,9 +237,17 @@ cdef int cb_on_headers_complete(llhttp_t* p) noexcept:
 
 cdef int cb_on_body(llhttp_t* p, const char* at, size_t n) noexcept:
     cdef ResponseParser self = _owner(p)
+    if self._count_framing:
+        # `at` and _data_end lie in the current input: the bytes between them
+        # are chunk framing.
+        self._framing_run += at - self._data_end
+        if self._framing_run > self.max_header_bytes:
+            return _fail_limit(self, FRAMING_TOO_LARGE, self.max_header_bytes)
+        self._framing_run = 0
+        self._data_end = at + n
     self._body_seen += <Py_ssize_t>n
     if self.max_body_size >= 0 and self._body_seen > self.max_body_size:
-        return _fail(self, "response body larger than the limit")
+        return _fail_limit(self, BODY_TOO_LARGE, self.max_body_size)
     if self._discard_body:
         return 0
     cdef char* dest
@@ -173,20 +268,51 @@ cdef int cb_on_body(llhttp_t* p, const char* at, size_t n) noexcept:
     return 0
 
 
+cdef int cb_on_chunk_header(llhttp_t* p) noexcept:
+    _owner(p).mid_chunk = p.content_length > 0
+    return 0
+
+
+cdef int cb_on_chunk_complete(llhttp_t* p) noexcept:
+    _owner(p).mid_chunk = False
+    return 0
+
+
 cdef int cb_on_message_complete(llhttp_t* p) noexcept:
     cdef ResponseParser self = _owner(p)
     # Asked before llhttp's after_message_complete clears the flags.
-    self._keep_alive = llhttp_should_keep_alive(p)
+    self._keep_alive = llhttp_should_keep_alive(p) and not self.unsafe_framing
     self.message_complete = True
     self._event = EVENT_MESSAGE
     return HPE_PAUSED
 
 
+cdef void* _state_after(const char* head) except NULL:
+    """llhttp's state (its private _current) once it has read `head` and waits
+    for the next byte, learnt from llhttp itself."""
+    cdef llhttp_settings_t none
+    cdef llhttp_t probe
+    llhttp_settings_init(&none)
+    llhttp_init(&probe, HTTP_RESPONSE, &none)
+    if llhttp_execute(&probe, head, strlen(head)) != HPE_OK:
+        raise ImportError(f"llhttp refused {head!r}")
+    return probe._current
+
+
+# Where llhttp refuses an obs-fold from: after a value's CRLF, and after an
+# empty value's CRLF (see _cross_fold).
+cdef void* _AFTER_VALUE = _state_after(b"HTTP/1.1 200 OK\r\nX: a\r\n")
+cdef void* _AFTER_EMPTY_VALUE = _state_after(b"HTTP/1.1 200 OK\r\nX:\r\n")
+
+
+_settings.on_version_complete = cb_on_version_complete
 _settings.on_status = cb_on_status
 _settings.on_header_field = cb_on_header_field
 _settings.on_header_value = cb_on_header_value
 _settings.on_headers_complete = cb_on_headers_complete
 _settings.on_body = cb_on_body
+_settings.on_chunk_header = cb_on_chunk_header
+_settings.on_chunk_complete = cb_on_chunk_complete
 _settings.on_message_complete = cb_on_message_complete
 
 
@@ -208,6 +334,24 @@ cdef bint _equals_lower(const char* s, Py_ssize_t n, const char* lowered) noexce
             return False
         i += 1
     return lowered[n] == 0
+
+
+cdef int _count_chunked(const char* v, Py_ssize_t n) noexcept:
+    """How many codings of the Transfer-Encoding value v[:n] are "chunked"."""
+    cdef Py_ssize_t i = 0, start, stop
+    cdef int count = 0
+    while i < n:
+        while i < n and (_is_space(v[i]) or v[i] == b','):
+            i += 1
+        start = i
+        while i < n and v[i] != b',':
+            i += 1
+        stop = i
+        while stop > start and _is_space(v[stop - 1]):
+            stop -= 1
+        if stop > start and _equals_lower(v + start, stop - start, b"chunked"):
+            count += 1
+    return count
 
 
 # Header names most responses carry, spelled as servers send them: handed out
@@ -277,21 +421,30 @@ cdef class ResponseParser:
     """Parser for one HTTP/1.1 response at a time on one connection.
 
     Feed it bytes as they arrive; call start() before each response.
+
+    Limits (keyword-only; a response over one is refused with a
+    RemoteProtocolError naming it): max_header_bytes, raw bytes of the status
+    line and header block, and of each chunk-size line and the trailer
+    section (64 to 2**31 - 1); max_headers, header and trailer lines (1 to
+    65536); max_body_size, body bytes (None: no limit); max_interim, 1xx
+    responses before the final one (0 or more).
     """
 
     def __cinit__(self, *, Py_ssize_t max_header_bytes=65536, Py_ssize_t max_headers=100,
                   max_body_size=None, Py_ssize_t max_interim=5):
-        if max_header_bytes < 64:
-            raise ValueError(f"max_header_bytes must be at least 64, not {max_header_bytes}")
-        if max_headers < 1:
-            raise ValueError(f"max_headers must be at least 1, not {max_headers}")
+        if not 64 <= max_header_bytes <= MAX_HEADER_BYTES_LIMIT:
+            raise ValueError(f"max_header_bytes must be 64 to {MAX_HEADER_BYTES_LIMIT}, "
+                             f"not {max_header_bytes}")
+        if not 1 <= max_headers <= MAX_HEADERS_LIMIT:
+            raise ValueError(f"max_headers must be 1 to {MAX_HEADERS_LIMIT}, not {max_headers}")
         if max_interim < 0:
             raise ValueError(f"max_interim must be 0 or more, not {max_interim}")
         if max_body_size is not None and max_body_size < 0:
             raise ValueError(f"max_body_size must be None or 0 or more, not {max_body_size}")
         self.max_header_bytes = max_header_bytes
         self.max_headers = max_headers
-        self.max_body_size = -1 if max_body_size is None else max_body_size
+        # A limit past what Py_ssize_t holds is no limit.
+        self.max_body_size = -1 if max_body_size is None else min(max_body_size, PY_SSIZE_T_MAX)
         self.max_interim = max_interim
         self._head_cap = FIRST_HEAD_CAP
         self._head_buf = <char*>malloc(self._head_cap)
@@ -325,6 +478,7 @@ cdef class ResponseParser:
         self.message_complete = False
         self._keep_alive = False
         self._error_reason = NULL
+        self._error_limit = -1
         self._callback_error = None
         self._tail = b""
         self._fed = 0
@@ -345,6 +499,11 @@ cdef class ResponseParser:
         self._ka_max = -1
         self._content_length = -1
         self._headers_cache = None
+        self._in_fold = False
+        self.unsafe_framing = False
+        self.mid_chunk = False
+        self._count_framing = False
+        self._framing_run = 0
 
     def feed(self, data):
         """Parse bytes, bytearray or memoryview. Bytes after the end of the
@@ -373,15 +532,27 @@ cdef class ResponseParser:
     def feed_eof(self):
         """The peer closed the connection. Completes a body delimited by the
         close; raises RemoteProtocolError when the response was cut short."""
-        if not self.finish():
-            raise RemoteProtocolError(
-                "invalid response: the connection closed before the response was complete "
-                f"({self._fed} bytes received)")
+        if self.finish():
+            return
+        where = f", {self.body_progress()}" if self.headers_complete else ""
+        raise RemoteProtocolError(
+            "invalid response: the connection closed before the response was complete"
+            f"{where} ({self._fed} bytes received)")
+
+    cdef str body_progress(self):
+        if self._content_length >= 0:
+            return f"after {self._body_seen} of {self._content_length} body bytes"
+        if self.mid_chunk:
+            return f"after {self._body_seen} body bytes, in the middle of a chunk"
+        return f"after {self._body_seen} body bytes"
 
     cdef Py_ssize_t feed_ptr(self, const char* p, Py_ssize_t n) except -1:
         cdef const char* cur = p
         cdef const char* end = p + n
+        cdef const char* stop
         cdef const char* pos
+        cdef const char* fold
+        cdef void* node
         cdef llhttp_errno_t err
         if self._error_reason != NULL:
             # httpool refused this response, which may leave llhttp in no error
@@ -390,43 +561,140 @@ cdef class ResponseParser:
         if self.message_complete:
             return 0
         while True:
+            stop = end
+            if self._in_fold:
+                # llhttp gets the rest of the obs-fold's whitespace alone.
+                stop = cur
+                while stop < end and _is_space(stop[0]):
+                    stop += 1
+                if stop == cur < end:
+                    self._in_fold = False
+                    stop = end
             self._event = EVENT_NONE
-            err = llhttp_execute(&self._llhttp, cur, end - cur)
+            # p[:n] is valid until this method returns: on_body moves
+            # _data_end in it.
+            self._data_end = cur
+            err = llhttp_execute(&self._llhttp, cur, stop - cur)
             # The spans point into p[:n], valid until this method returns.
             self._flush_head()
             if err == HPE_OK:
-                if not self.headers_complete:
-                    self._head_raw += end - cur
-                    if self._head_raw > self.max_header_bytes:
-                        self._error_reason = "response head larger than the limit"
-                        self._raise_error(HPE_USER, p, n, end)
+                if not self.headers_complete or self._count_framing:
+                    self._count_raw(p, n, cur, stop)
+                if stop < end:
+                    self._in_fold = False
+                    cur = stop
+                    continue
                 self._fed += n
                 return n
             pos = llhttp_get_error_pos(&self._llhttp)
+            if err == HPE_INVALID_HEADER_TOKEN and self._error_reason == NULL:
+                fold = self._refused_fold(cur, pos, &node)
+                if fold != NULL:
+                    self._cross_fold(p, n, fold, node)
+                    self._count_raw(p, n, cur, fold + 1)
+                    cur = fold + 1
+                    continue
             if err != HPE_PAUSED:
                 if self._error_reason == NULL:
                     self._report_open_span(cur, pos)
-                    if self._error_reason != NULL:
-                        err = HPE_USER
-                if (not self.headers_complete and self._error_reason == NULL
-                        and cur <= pos <= end and self._head_raw + (pos - cur) > self.max_header_bytes):
-                    # The head crossed its limit before the byte llhttp refused:
-                    # the limit is the first fault, however the input was cut.
-                    self._error_reason = "response head larger than the limit"
+                if self._error_reason == NULL and cur <= pos <= stop:
+                    # A limit crossed before the byte llhttp refused is the
+                    # first fault, however the input was cut.
+                    if not self.headers_complete and self._head_raw + (pos - cur) > self.max_header_bytes:
+                        _fail_limit(self, HEAD_TOO_LARGE, self.max_header_bytes)
+                    elif (self._count_framing
+                          and self._framing_run + (pos - self._data_end) > self.max_header_bytes):
+                        _fail_limit(self, FRAMING_TOO_LARGE, self.max_header_bytes)
+                if self._error_reason != NULL:
+                    # httpool's refusal, which llhttp may report under the code
+                    # of the callback that failed.
                     err = HPE_USER
                 self._raise_error(err, p, n, pos)
             llhttp_resume(&self._llhttp)
+            if not self.headers_complete or self._count_framing:
+                self._count_raw(p, n, cur, pos)
+            cur = pos
             if self._event == EVENT_HEADERS:
-                self._head_raw += pos - cur
-                cur = pos
                 self._headers_complete(p, n, pos)
             elif self._event == EVENT_MESSAGE:
-                cur = pos
                 if 100 <= self._llhttp.status_code < 200:
                     self._skip_interim(p, n, pos)
                     continue
                 self._fed += cur - p
                 return cur - p
+
+    cdef const char* _refused_fold(self, const char* cur, const char* pos, void** node) noexcept:
+        """Where the obs-fold starts (its first SP or HTAB) that llhttp refused
+        at pos, with the state it refused it from in *node; NULL when it
+        refused something else. llhttp 9.3.0 refuses an obs-fold in two
+        places, with HPE_INVALID_HEADER_TOKEN: after a value ("Unexpected
+        whitespace after header value", at the SP or HTAB), and after an empty
+        value ("Invalid header value char", just past it; the reason a bare LF
+        after an empty value gets too, just past the LF). Another llhttp leaves
+        every obs-fold refused, which is safe."""
+        cdef const char* reason = llhttp_get_error_reason(&self._llhttp)
+        if strcmp(reason, "Unexpected whitespace after header value") == 0:
+            node[0] = _AFTER_VALUE
+            return pos
+        # pos - 1, past cur, was consumed by the failed call.
+        if (strcmp(reason, "Invalid header value char") == 0 and self._last_span == SPAN_NAME
+                and cur < pos and _is_space((pos - 1)[0])):
+            node[0] = _AFTER_EMPTY_VALUE
+            return pos - 1
+        return NULL
+
+    cdef int _cross_fold(self, const char* p, Py_ssize_t n, const char* fold, void* node) except -1:
+        """Take llhttp past the obs-fold it refused at `fold`. Refusing it
+        changed only llhttp's error and its state (_current), so llhttp is put
+        back in the state it refused it from, then given the fold's first byte
+        with LENIENT_HEADERS, which there decides whether an obs-fold is taken
+        and nothing else. The value goes on after one SP."""
+        cdef llhttp_errno_t err
+        self._llhttp.error = HPE_OK
+        self._llhttp._current = node
+        self._in_fold = True
+        llhttp_set_lenient_headers(&self._llhttp, 1)
+        # fold lies in p[:n], valid until feed_ptr() returns.
+        err = llhttp_execute(&self._llhttp, fold, 1)
+        llhttp_set_lenient_headers(&self._llhttp, 0)
+        if err != HPE_OK:
+            self._raise_error(err, p, n, llhttp_get_error_pos(&self._llhttp))
+        self._join_folded_line()
+        return 0
+
+    cdef int _join_folded_line(self) except -1:
+        """llhttp went past an obs-fold: one SP stands for it in the value
+        (RFC 9112 section 5.2), unless the value is still empty (the fold is
+        then whitespace before it, which a value never keeps)."""
+        cdef HeaderSpan* span = &self._spans[self._nspans - 1]
+        span.folds += 1
+        if self._last_span != SPAN_VALUE:
+            return 0
+        # The value ends the head buffer (the fold's whitespace was dropped):
+        # its trailing whitespace goes too, then the SP.
+        while span.value_len > 0 and _is_space(self._head_buf[span.value_at + span.value_len - 1]):
+            span.value_len -= 1
+        self._head_len = span.value_at + span.value_len
+        self._grow_head(1)
+        self._head_buf[self._head_len] = b' '
+        self._head_len += 1
+        span.value_len += 1
+        return 0
+
+    cdef int _count_raw(self, const char* p, Py_ssize_t n, const char* cur, const char* stop) except -1:
+        """Count the bytes llhttp consumed from cur to stop: the head's against
+        max_header_bytes, and in a chunked body those since the last data byte
+        (a chunk-size line with its extensions, the trailer section) too."""
+        if not self.headers_complete:
+            self._head_raw += stop - cur
+            if self._head_raw > self.max_header_bytes:
+                self._raise_error(_fail_limit(self, HEAD_TOO_LARGE, self.max_header_bytes), p, n, stop)
+        elif self._count_framing:
+            # _data_end lies in [cur, stop]: where this call began, or on_body moved it.
+            self._framing_run += stop - self._data_end
+            if self._framing_run > self.max_header_bytes:
+                self._raise_error(_fail_limit(self, FRAMING_TOO_LARGE, self.max_header_bytes), p, n, stop)
+        return 0
 
     cdef int _report_open_span(self, const char* cur, const char* pos) except -1:
         """llhttp refused a byte inside a span it has not reported (a header
@@ -438,22 +706,29 @@ cdef class ResponseParser:
             (<llhttp_span_cb>self._llhttp._span_cb0)(&self._llhttp, start, pos)
         return 0
 
+    cdef int _grow_head(self, Py_ssize_t size) except -1:
+        """Room for `size` more bytes in the head buffer."""
+        cdef Py_ssize_t cap = self._head_cap * 2
+        cdef char* grown
+        if self._head_len + size <= self._head_cap:
+            return 0
+        while cap < self._head_len + size:
+            cap *= 2
+        grown = <char*>realloc(self._head_buf, cap)
+        if grown == NULL:
+            raise MemoryError("out of memory for the response head")
+        self._head_buf = grown
+        self._head_cap = cap
+        return 0
+
     cdef int _flush_head(self) except -1:
         """Copy the head bytes the last llhttp_execute() call reported."""
-        cdef Py_ssize_t size, cap
-        cdef char* grown
+        cdef Py_ssize_t size
         if self._region == NULL:
             return 0
         size = self._region_end - self._region
         if self._head_len + size > self._head_cap:
-            cap = self._head_cap * 2
-            while cap < self._head_len + size:
-                cap *= 2
-            grown = <char*>realloc(self._head_buf, cap)
-            if grown == NULL:
-                raise MemoryError("out of memory for the response head")
-            self._head_buf = grown
-            self._head_cap = cap
+            self._grow_head(size)
         memcpy(self._head_buf + self._head_len, self._region, size)
         self._head_len += size
         self._region = NULL
@@ -461,29 +736,32 @@ cdef class ResponseParser:
 
     cdef int _headers_complete(self, const char* p, Py_ssize_t n, const char* pos) except -1:
         cdef unsigned long long length
-        cdef int status
+        cdef int status = self._llhttp.status_code
+        cdef const char* refusal
         self.headers_complete = True
-        self.status_code = self._llhttp.status_code
+        self.status_code = status
         self._nheaders = self._nspans
+        # Trailer spans count apart, with the rest of the chunked framing.
+        self._head_spans = 0
         # `headers` read while the head was incomplete cached fewer lines.
         self._headers_cache = None
-        if self._head_raw > self.max_header_bytes:
-            self._error_reason = "response head larger than the limit"
-            self._raise_error(HPE_USER, p, n, pos)
-        if self._llhttp.status_code == 101 or self._llhttp.upgrade:
+        if status == 101 or self._llhttp.upgrade:
             self._error_reason = "protocol upgrade (101 Switching Protocols) is not supported"
             self._raise_error(HPE_USER, p, n, pos)
-        if self._scan_headers():
-            self._error_reason = "tab in a Transfer-Encoding or Connection value, which llhttp misreads"
+        refusal = self._scan_headers()
+        if refusal != NULL:
+            self._error_reason = refusal
             self._raise_error(HPE_USER, p, n, pos)
-        status = self._llhttp.status_code
+        if self._llhttp.flags & F_TRANSFER_ENCODING and self._llhttp.http_minor == 0:
+            # RFC 9112 section 6.1 (see the module docstring).
+            self.unsafe_framing = True
+        self._count_framing = self._llhttp.flags & F_CHUNKED != 0
         if (self._llhttp.flags & F_CONTENT_LENGTH and not self._llhttp.flags & F_CHUNKED
                 and not self._head and status >= 200 and status != 204 and status != 304):
             length = self._llhttp.content_length
             self._content_length = <long long>length
             if self.max_body_size >= 0 and length > <unsigned long long>self.max_body_size:
-                self._error_reason = "Content-Length larger than the body limit"
-                self._raise_error(HPE_USER, p, n, pos)
+                self._raise_error(_fail_limit(self, LENGTH_TOO_LARGE, self.max_body_size), p, n, pos)
             if not self._discard_body and length > 0:
                 self._reserve_body(<Py_ssize_t>min(length, <unsigned long long>MAX_BODY_PREALLOC), True)
         return 0
@@ -493,8 +771,7 @@ cdef class ResponseParser:
         self.message_complete = False
         self._interim_seen += 1
         if self._interim_seen > self.max_interim:
-            self._error_reason = "more interim (1xx) responses than the limit"
-            self._raise_error(HPE_USER, p, n, pos)
+            self._raise_error(_fail_limit(self, TOO_MANY_INTERIM, self.max_interim), p, n, pos)
         # The final response starts afresh, whatever the 1xx said of keep-alive.
         llhttp_reset(&self._llhttp)
         self._reset_head()
@@ -513,8 +790,16 @@ cdef class ResponseParser:
             llhttp_resume(&self._llhttp)
         return 1 if self.message_complete else 0
 
-    cdef char* body_space(self, Py_ssize_t want) except NULL:
-        self._reserve_body(want)
+    cdef char* body_space(self, Py_ssize_t want, Py_ssize_t* room) except NULL:
+        cdef Py_ssize_t free, step
+        free = self._body_cap - self._body_len if self._body != NULL else 0
+        if free < want and free < FIRST_BODY_CAP:
+            # Grow by at most the buffer's size (geometrically), and to the
+            # exact size when the rest of the body fits in that step.
+            step = min(want, max(self._body_cap, <Py_ssize_t>FIRST_BODY_CAP))
+            self._reserve_body(step, step == want)
+            free = self._body_cap - self._body_len
+        room[0] = min(want, free)
         return PyBytes_AS_STRING(<object>self._body) + self._body_len
 
     cdef int _reserve_body(self, Py_ssize_t extra, bint exact=False) except -1:
@@ -563,17 +848,20 @@ cdef class ResponseParser:
         self._body_len -= max_bytes
         return out
 
-    cdef bint _scan_headers(self) noexcept:
-        """One pass over the header lines: read Keep-Alive, and return whether
-        a Transfer-Encoding, Connection or Proxy-Connection value holds an
-        HTAB. llhttp 9.3.0 takes only SP as whitespace around the tokens of
-        these fields: it reads "chunked<HTAB>" as another coding (the body
-        would run to the close) and "close<HTAB>" as another option (the
-        connection would be kept), so such a response is refused."""
+    cdef const char* _scan_headers(self) noexcept:
+        """One pass over the header lines: read Keep-Alive, count the chunked
+        codings (more than one sets unsafe_framing, as does an obs-fold in
+        Connection), and return why the head is refused, or NULL. Refused: an
+        obs-fold in Content-Length or Transfer-Encoding (framing is read from
+        one line, never pieced together), and an HTAB in a Transfer-Encoding,
+        Connection or Proxy-Connection value: llhttp 9.3.0 takes only SP as
+        whitespace around the tokens of these fields, and reads "chunked<HTAB>"
+        as another coding (the body would run to the close) and "close<HTAB>"
+        as another option (the connection would be kept)."""
         cdef Py_ssize_t i
         cdef HeaderSpan* span
         cdef const char* name
-        cdef bint tab = False
+        cdef int chunked = 0
         for i in range(self._nheaders):
             span = &self._spans[i]
             name = self._head_buf + span.name_at
@@ -584,17 +872,30 @@ cdef class ResponseParser:
                     continue
                 if not _equals_lower(name, 10, b"connection"):
                     continue
+            elif span.name_len == 14:
+                if span.folds and _equals_lower(name, 14, b"content-length"):
+                    return FOLDED_FRAMING
+                continue
             elif span.name_len == 17:
                 if not _equals_lower(name, 17, b"transfer-encoding"):
                     continue
+                if span.folds:
+                    return FOLDED_FRAMING
+                chunked += _count_chunked(self._head_buf + span.value_at, span.value_len)
             elif span.name_len == 16:
                 if not _equals_lower(name, 16, b"proxy-connection"):
                     continue
             else:
                 continue
+            if span.folds:
+                # llhttp reads the tokens after an obs-fold apart from those
+                # before it ("keep-alive\r\n ,close" as keep-alive).
+                self.unsafe_framing = True
             if memchr(self._head_buf + span.value_at, b'\t', span.value_len) != NULL:
-                tab = True
-        return tab
+                return "tab in a Transfer-Encoding or Connection value, which llhttp misreads"
+        if chunked > 1:
+            self.unsafe_framing = True
+        return NULL
 
     cdef void _parse_keep_alive(self, const char* v, Py_ssize_t end) noexcept:
         """Read `Keep-Alive: timeout=N, max=M` (RFC 2068 section 19.7.1.1)."""
@@ -631,6 +932,10 @@ cdef class ResponseParser:
         cdef Py_ssize_t at = pos - data if data <= pos <= data + n else n
         cdef const char* reason = self._error_reason
         cdef Py_ssize_t shown_from = max(0, at - 24)
+        self._in_fold = False
+        # A refused response is never complete, even when the fault (trailers
+        # over their limit) is found as it ends.
+        self.message_complete = False
         if reason == NULL:
             reason = llhttp_get_error_reason(&self._llhttp)
         # HPE_USER marks httpool's own refusals; llhttp's carry llhttp's code name.
@@ -639,7 +944,8 @@ cdef class ResponseParser:
         after = PyBytes_FromStringAndSize(data + at, min(n - at, 24))
         shown = repr(before + after)
         caret = " " * (len(repr(before)) - 1) + "^"
-        message = (f"invalid response: {reason.decode(errors='replace')}{code} "
+        limit = f"={self._error_limit}" if self._error_reason != NULL and self._error_limit >= 0 else ""
+        message = (f"invalid response: {reason.decode(errors='replace')}{limit}{code} "
                    f"at byte {self._fed + at}:\n    {shown}\n    {caret}")
         cause = self._callback_error
         self._callback_error = None

@@ -74,6 +74,7 @@ class Seen:
     content_length: int | None
     chunked: bool
     body_received: int
+    unsafe_framing: bool
 
 
 @dataclass
@@ -111,6 +112,7 @@ def snapshot(parser: ResponseParser, body: bytes) -> Seen:
         content_length=parser.content_length,
         chunked=parser.chunked,
         body_received=parser.body_received,
+        unsafe_framing=parser.unsafe_framing,
     )
 
 
