@@ -100,6 +100,12 @@ def test_headers_then_stall_times_out_reading_the_body(no_socket_leak):
                 assert response.status_code == 200
                 with pytest.raises(httpool.ReadTimeout, match="read timeout"):
                     response.read()
+                # The failed read released the response: no second wait, a clear error.
+                assert response.is_released
+                with pytest.raises(RuntimeError, match="released before it was read"):
+                    response.read()
+                with pytest.raises(RuntimeError, match="released before it was read"):
+                    response.iter_bytes()
             assert server.wait_closed(1)
             stats = assert_consistent(pool)
             assert (stats.timeouts, stats.closed.timeout, stats.in_use) == (1, 1, 0)

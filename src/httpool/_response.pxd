@@ -11,9 +11,14 @@ cdef class Response:
         bytes _reason
         object _headers                # the exchange's (bytes, bytes) list, then Headers
         bytes _content                 # the body once read whole, else None
-        Exchange _exchange             # the request's exchange: releases the connection
+        Exchange _exchange             # while the body is not all read: releases the connection
+        double _started                # when the request began (monotonic)
+        double _finished               # when the connection was released; < 0 until then
         bint _streamed                 # iter_bytes() took part of the body
 
 
 # The response of an exchange whose head arrived (its body too, when finished).
 cdef Response response_of(Exchange exchange)
+# Let go of a finished exchange (its connection is back): a kept response
+# holds only what it shows.
+cdef int _forget_exchange(Response response) except -1

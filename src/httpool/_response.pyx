@@ -16,7 +16,7 @@ import datetime
 import json as jsonlib
 
 from httpool._blocking cimport drive
-from httpool._exchange cimport Exchange, EX_BODY, EX_DONE, GOAL_BODY, GOAL_SOME
+from httpool._exchange cimport Exchange, EX_DONE, GOAL_BODY, GOAL_SOME
 from httpool._exceptions import HTTPStatusError
 from httpool._models import Headers
 
@@ -30,18 +30,34 @@ cdef Response response_of(Exchange exchange):
     response.url = exchange.plan.url
     response.method = exchange.plan.method
     response._headers = exchange.headers
-    response._exchange = exchange
     response._content = exchange.content
+    response._started = exchange.started
+    response._exchange = exchange
+    _forget_exchange(response)
     return response
 
 
-cdef bytes _next_chunk(Exchange exchange, Py_ssize_t max_bytes):
+cdef int _forget_exchange(Response response) except -1:
+    if response._exchange.state == EX_DONE:
+        response._finished = response._exchange.finished_at
+        response._exchange = None
+    else:
+        response._finished = -1.0
+    return 0
+
+
+cdef bytes _next_chunk(Response response, Py_ssize_t max_bytes):
     """Up to max_bytes more of the body, waiting for at least one; b"" at the end."""
-    if exchange.state != EX_BODY:
+    cdef Exchange exchange = response._exchange
+    cdef bytes chunk
+    if exchange is None:
         return b""
-    exchange.want(GOAL_SOME)
-    drive(exchange)
-    return exchange.read_some(max_bytes)
+    try:
+        exchange.want(GOAL_SOME)
+        drive(exchange)
+        return exchange.read_some(max_bytes)
+    finally:
+        _forget_exchange(response)
 
 
 cdef class Response:
@@ -57,9 +73,9 @@ cdef class Response:
     @property
     def elapsed(self):
         """From sending the request to the end of the body (a timedelta); None until then."""
-        if self._exchange.finished_at < 0:
+        if self._finished < 0:
             return None
-        return datetime.timedelta(seconds=self._exchange.finished_at - self._exchange.started)
+        return datetime.timedelta(seconds=self._finished - self._started)
 
     @property
     def headers(self):
@@ -74,11 +90,14 @@ cdef class Response:
         if self._content is None:
             if self._streamed:
                 raise RuntimeError(f"the body of {self!r} was already consumed by iter_bytes()")
-            if exchange.state != EX_BODY:
+            if exchange is None:
                 raise RuntimeError(f"the body of {self!r} was released before it was read")
-            exchange.want(GOAL_BODY)
-            drive(exchange)
-            self._content = exchange.content
+            try:
+                exchange.want(GOAL_BODY)
+                drive(exchange)
+                self._content = exchange.content
+            finally:
+                _forget_exchange(self)
         return self._content
 
     @property
@@ -109,7 +128,7 @@ cdef class Response:
         """The body in pieces of at most chunk_size bytes, as they arrive."""
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
-        if self._content is None and self._exchange.state != EX_BODY:
+        if self._content is None and self._exchange is None:
             raise RuntimeError(f"the body of {self!r} was released before it was read")
         return self._iter_bytes(chunk_size)
 
@@ -120,7 +139,7 @@ cdef class Response:
             return
         self._streamed = True
         while True:
-            chunk = _next_chunk(self._exchange, chunk_size)
+            chunk = _next_chunk(self, chunk_size)
             if not chunk:
                 return
             yield chunk
@@ -128,15 +147,18 @@ cdef class Response:
     @property
     def is_released(self):
         """Whether the connection went back to the pool (or was closed)."""
-        return self._exchange.state == EX_DONE
+        return self._exchange is None
 
     def close(self):
         """Release the connection: an unread body is drained, up to the pool's
         max_drain bytes and max_drain_time seconds, so the connection can be reused."""
         cdef Exchange exchange = self._exchange
-        if exchange.state == EX_BODY:
-            exchange.release()
-            drive(exchange)
+        if exchange is not None:
+            try:
+                exchange.release()
+                drive(exchange)
+            finally:
+                _forget_exchange(self)
 
     def __enter__(self):
         return self
@@ -145,7 +167,7 @@ cdef class Response:
         self.close()
 
     def __del__(self):
-        if self._exchange is not None and self._exchange.state != EX_DONE:
+        if self._exchange is not None:
             self._exchange.abandon()
 
     def raise_for_status(self):
