@@ -48,6 +48,8 @@ exists once, whichever way the caller waits:
   (``opened - closed == idle + in_use``) holds after every error.
 """
 
+cimport cython
+
 from cpython.bytes cimport PyBytes_GET_SIZE
 
 from httpool._conn cimport (
@@ -116,6 +118,8 @@ cdef Exchange new_exchange(Settings settings, Plan plan, Limits* limits, dict re
     return exchange
 
 
+# One is made per request: keep a few freed ones for reuse.
+@cython.freelist(16)
 cdef class Exchange:
     def __init__(self, *args):
         raise TypeError("exchanges are made by a Pool; they cannot be created directly")
