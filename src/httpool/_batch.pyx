@@ -39,7 +39,7 @@ from cpython.exc cimport PyErr_CheckSignals
 
 from httpool._conn cimport Connection, CONN_CLOSED
 from httpool._exchange cimport (
-    Exchange, GOAL_BODY, Need, NEED_DONE, NEED_READ, NEED_SLOT, NEED_WRITE, Limits, Settings,
+    Exchange, GOAL_BODY, Need, NEED_DONE, NEED_READ, NEED_SLOT, NEED_WRITE, Settings,
     limits_of, new_exchange,
 )
 from httpool._idle cimport Doorbell, GRANT_NONE

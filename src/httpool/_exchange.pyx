@@ -50,8 +50,6 @@ exists once, whichever way the caller waits:
 
 cimport cython
 
-from cpython.bytes cimport PyBytes_GET_SIZE
-
 from httpool._conn cimport (
     AddressList, Connection, CONN_ACTIVE, RECV_AGAIN, SEND_AGAIN, SEND_CUT,
 )
@@ -66,7 +64,7 @@ from httpool._reasons cimport (
 )
 from httpool._parser cimport ResponseParser
 from httpool._plan cimport Plan
-from httpool._sys cimport addrinfo, hp_now, EINPROGRESS, EPOLLERR, EPOLLHUP, EPOLLIN
+from httpool._sys cimport hp_now, EINPROGRESS, EPOLLERR, EPOLLHUP, EPOLLIN
 from httpool._exceptions import (
     ConnectionClosed, ConnectTimeout, HTTPError, PoolClosed, PoolTimeout, ProtocolError,
     ReadTimeout, TimeoutError, WriteTimeout,

@@ -15,7 +15,6 @@ from httpool._blocking cimport drive
 from httpool._exchange cimport (
     Exchange, Goal, GOAL_BODY, GOAL_HEAD, Limits, Settings, limits_of, new_exchange,
 )
-from httpool._idle cimport PoolCore
 from httpool._plan cimport Plan, Planner
 from httpool._response cimport Response, response_of
 from httpool._sys cimport hp_now
