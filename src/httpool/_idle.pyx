@@ -19,10 +19,13 @@ which also catches stray bytes.)
 
 Slots: at most max_connections_per_host connections per origin and
 max_connections in all, counted from the moment a connect starts. A caller
-that finds no slot queues a Waiter and sleeps in epoll_wait on its eventfd.
-Every release serves the queue in order: an idle connection of the waiter's
-origin, else a new slot, else an idle connection of another origin is closed
-(pool_full) to make room. A newcomer never overtakes a waiter of its origin.
+that finds no slot queues a Waiter, woken through a Doorbell: a blocking
+caller sleeps in epoll_wait on its own; a batch's waiters share the batch's,
+whose eventfd is written only while the batch sleeps. Every release serves
+the queue in order: an idle connection of the waiter's origin, else a new
+slot, else an idle connection of another origin is closed (pool_full) to make
+room. A newcomer never overtakes a waiter of its origin. A retry (``fresh``)
+never takes an idle connection: it opens a new one.
 
 Thread safety comes from the GIL: no method here releases it or calls back
 into Python, so each is atomic. Closing a socket is close(2) on a socket with
