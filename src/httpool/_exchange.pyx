@@ -51,7 +51,7 @@ exists once, whichever way the caller waits:
 cimport cython
 
 from httpool._conn cimport (
-    AddressList, Connection, CONN_ACTIVE, RECV_AGAIN, SEND_AGAIN, SEND_CUT,
+    AddressList, Connection, CONN_ACTIVE, RECV_AGAIN, SEND_AGAIN, SEND_DONE,
 )
 from httpool._idle cimport (
     Doorbell, Grant, GRANT_CLOSED, GRANT_IDLE, GRANT_NEW, GRANT_NONE, OriginSlots, PoolCore, Waiter,
@@ -348,19 +348,17 @@ cdef class Exchange:
     cdef int _send(self, unsigned int events) except -1:
         cdef Connection conn = self.conn
         cdef int sent
-        while True:
-            if events & (EPOLLIN | EPOLLHUP | EPOLLERR):
-                conn.cut_request()   # the server answered (or closed) mid-upload
-                break
+        if events & (EPOLLIN | EPOLLHUP | EPOLLERR):
+            conn.cut_request()   # the server answered (or closed) mid-upload
+        else:
             sent = conn.send_step()
             if sent == SEND_AGAIN:
                 return self._wait_for(NEED_WRITE, self.limits.write)
-            if sent == SEND_CUT or not self._load_more():
-                break
-            if self._overdue():
-                return 0
-            # More body to send: let the driver look for an early answer first.
-            return self._wait_for(NEED_WRITE, self.limits.write)
+            if sent == SEND_DONE and self._load_more():
+                if self._overdue():
+                    return 0
+                # More body to send: let the driver look for an early answer first.
+                return self._wait_for(NEED_WRITE, self.limits.write)
         self.state = EX_HEAD
         # The answer cannot be there yet: wait before the first recv.
         return self._wait_for(NEED_READ, self.limits.read)
