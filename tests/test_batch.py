@@ -220,3 +220,16 @@ def test_requests_beyond_the_per_host_limit_wait_inside_the_batch(no_socket_leak
             assert [r.status_code for r in responses] == [200] * 6
             stats = assert_consistent(pool)
             assert (stats.opened, stats.requests, stats.waiting) == (2, 6, 0)
+
+
+def test_a_batch_of_requests_that_all_fail_at_once_does_not_recurse():
+    """50,000 requests on a closed pool each end before any I/O: the batch
+    collects them one after another (each ending used to start the next from
+    inside the last, until the C stack overflowed)."""
+    pool = httpool.Pool()
+    pool.close()
+    results = pool.request_many([("GET", "http://127.0.0.1:9/")] * 50_000, return_exceptions=True)
+    assert len(results) == 50_000
+    assert all(isinstance(r, httpool.PoolClosed) for r in results)
+    assert results[-1].index == 49_999
+    assert_consistent(pool)

@@ -22,8 +22,10 @@ cdef class Batch:
         dict resolved                 # (host, port) -> AddressList
         Py_ssize_t concurrency
         Py_ssize_t in_flight
+        bint starting                 # _start_more is running: a nested call returns at once
 
     cdef int _start_more(self) except -1
+    cdef int _start_queued(self) except -1
     # After any call into an exchange: watch what it needs, until when, or collect it.
     cdef int _follow(self, Exchange exchange) except -1
     cdef int _forget_fd(self, Exchange exchange) except -1

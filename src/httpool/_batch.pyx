@@ -97,6 +97,16 @@ cdef class Batch:
         return self.finished.popleft()
 
     cdef int _start_more(self) except -1:
+        if self.starting:
+            return 0   # called back from _follow: the running loop goes on instead
+        self.starting = True
+        try:
+            self._start_queued()
+        finally:
+            self.starting = False
+        return 0
+
+    cdef int _start_queued(self) except -1:
         cdef Exchange exchange
         while self.queued and self.in_flight < self.concurrency:
             index, plan = self.queued.popleft()
