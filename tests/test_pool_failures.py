@@ -140,7 +140,7 @@ def test_garbage_response_is_a_protocol_error(no_socket_leak):
 
 
 def test_signal_during_the_wait_resumes_with_the_time_left(no_socket_leak):
-    """SIGALRM at 100 ms interrupts epoll_wait; its handler runs, and the
+    """SIGALRM at 100 ms interrupts the wait for the head; its handler runs, and the
     0.3 s deadline still ends the request at 0.3 s, not 0.4 s."""
     fired = []
     previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(time.monotonic()))

@@ -33,9 +33,11 @@ cdef class Connection:
     bytes of one request on their way out, and the parser of its response.
     It never waits: an Exchange says what to do, a driver does the waiting."""
     cdef:
-        int fd                        # the non-blocking socket
+        int fd                        # the socket (blocking once connected; see block_next_recv)
         int epfd                      # this connection's epoll instance, for the blocking driver
         unsigned int watching         # the epoll events currently registered in epfd
+        double _rcvtimeo              # the SO_RCVTIMEO set on fd, seconds (0: none)
+        bint block_recv              # the next receive waits (block_next_recv)
         readonly object key           # the origin: (scheme, host, port)
         public object slots           # the pool's OriginSlots that counts this connection
         readonly str origin           # "http://host:port", for messages
@@ -69,6 +71,8 @@ cdef class Connection:
     # the ready events, or 0 once `until` (monotonic, < 0: never) has passed.
     cdef unsigned int wait(self, unsigned int events, double until) except? 0
     cdef int _watch(self, unsigned int events) except -1
+    # Or, waiting for bytes only: the next receive waits itself, until `until`.
+    cdef bint block_next_recv(self, double until) except -1
 
     # The transport interface: send, receive into a buffer, the liveness
     # check before reuse (check_alive) and close. Bytes cross the socket only

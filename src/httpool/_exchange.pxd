@@ -131,6 +131,7 @@ cdef class Exchange:
     cdef bint _load_more(self) except -1
     cdef int _receive(self) except -1
     cdef int _drain(self) except -1
+    cdef int _wait_to_read(self, Py_ssize_t received) except -1
     cdef int _wait_for(self, Need need, double phase_timeout) except -1
     cdef bint _overdue(self) except -1
     cdef str _pool_timeout_text(self, str limit)

@@ -404,10 +404,11 @@ cdef class Exchange:
         cdef Connection conn = self.conn
         cdef ResponseParser parser = conn.parser
         cdef Py_ssize_t n
+        cdef Py_ssize_t received = conn.received
         while not parser.headers_complete:
             n = conn.recv_step()
             if n == RECV_AGAIN:
-                return self._wait_for(NEED_READ, self.limits.read)
+                return self._wait_to_read(received)
             if n == 0:
                 conn.eof()
         if self.state == EX_HEAD:
@@ -425,7 +426,7 @@ cdef class Exchange:
                 return 0
             n = conn.recv_body_step()
             if n == RECV_AGAIN:
-                return self._wait_for(NEED_READ, self.limits.read)
+                return self._wait_to_read(received)
             if n == 0:
                 conn.eof()
             elif self._overdue():
@@ -455,6 +456,15 @@ cdef class Exchange:
             self.core.events.append(f"{conn.origin}: drained {drained} unread body bytes to "
                                     f"save connection fd={conn.fd}")
         return self._finish()
+
+    cdef int _wait_to_read(self, Py_ssize_t received) except -1:
+        """Wait for more of the response. The read timeout counts from the
+        last byte received (`received` is the count when this step began): a
+        wake-up that brought none, such as a folded receive that ran out,
+        keeps the deadline it had."""
+        if self.need == NEED_READ and self.conn.received == received:
+            return 0
+        return self._wait_for(NEED_READ, self.limits.read)
 
     cdef int _wait_for(self, Need need, double phase_timeout) except -1:
         """Say what to wait for, until the nearer of the total deadline and

@@ -21,7 +21,7 @@ cdef extern from "<sys/socket.h>" nogil:
         int l_onoff
         int l_linger
     int AF_INET, AF_INET6, SOCK_STREAM, SOCK_NONBLOCK, SOCK_CLOEXEC
-    int SOL_SOCKET, SO_ERROR, SO_LINGER
+    int SOL_SOCKET, SO_ERROR, SO_LINGER, SO_RCVTIMEO
     int MSG_PEEK, MSG_DONTWAIT, MSG_NOSIGNAL
     int socket(int domain, int type, int protocol)
     int connect(int fd, const sockaddr* addr, socklen_t len)
@@ -66,6 +66,15 @@ cdef extern from "<sys/epoll.h>" nogil:
 cdef extern from "<sys/eventfd.h>" nogil:
     int EFD_CLOEXEC, EFD_NONBLOCK
     int eventfd(unsigned int initval, int flags)
+
+cdef extern from "<sys/time.h>" nogil:
+    struct timeval:
+        long tv_sec
+        long tv_usec
+
+cdef extern from "<fcntl.h>" nogil:
+    int F_SETFL
+    int fcntl(int fd, int cmd, int arg)
 
 cdef extern from "<unistd.h>" nogil:
     int close(int fd)
