@@ -23,8 +23,10 @@ speaks TLS 1.3 instead (``tls12=True``: TLS 1.2 too), with session tickets and
 a session cache, ``url`` starts with ``https://``, and one more location
 answers:
 
-    /tls-session             ``.`` or ``r``: whether this connection's TLS
-                             session was resumed ($ssl_session_reused)
+    /tls-session             this connection's TLS: ``r`` if its session was
+                             resumed, else ``.``, then protocol, cipher and
+                             key exchange group (``r TLSv1.3
+                             TLS_AES_256_GCM_SHA384 x25519``)
 
 The server's own probes (start-up, stub_status) then use TLS without
 verifying the certificate: they check the server, not its certificate.
@@ -92,11 +94,11 @@ _LOCATIONS = """\
         }
         location / {
         }"""
-# With TLS: whether the connection's session was resumed ("r") or not (".").
+# With TLS: what the connection negotiated, and whether it resumed a session.
 _TLS_LOCATIONS = """
         location = /tls-session {
             default_type text/plain;
-            return 200 "$ssl_session_reused";
+            return 200 "$ssl_session_reused $ssl_protocol $ssl_cipher $ssl_curve";
         }"""
 
 
