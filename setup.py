@@ -128,7 +128,7 @@ directives = {
 
 setup(
     ext_modules=cythonize(
-        [extension(name) for name in ("_reasons", "_parser", "_conn", "_idle", "_plan", "_exchange",
+        [extension(name) for name in ("_reasons", "_parser", "_conn", "_tls", "_idle", "_plan", "_exchange",
                                       "_blocking", "_response", "_request", "_batch", "bench._server")],
         compiler_directives=directives,
         annotate=os.environ.get("HTTPOOL_ANNOTATE") == "1",

@@ -202,7 +202,7 @@ def test_unreachable_url_exits_2() -> None:
     (["http://127.0.0.1:8080/", "-n", "5", "-d", "1"], "not allowed with"),
     (["http://127.0.0.1:8080/", "--bogus"], "unrecognized arguments: --bogus"),
     (["example.com/path"], "bad URL: unsupported or missing scheme"),
-    (["https://example.com/"], "httpool speaks plain http"),
+    (["ftp://example.com/"], "bad URL: unsupported or missing scheme"),
     (["http://:80/"], "bad URL: no host"),
     (["http://127.0.0.1:8080/", "--server", "builtin"], "--server applies to the comparison"),
     (["--clients", "nope"], "unknown client 'nope'"),

@@ -12,6 +12,7 @@ from httpool._exceptions import (
     ReadTimeout,
     RemoteProtocolError,
     TimeoutError,
+    TLSError,
     TransportError,
     WriteTimeout,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "RemoteProtocolError",
     "ResponseParser",
     "TimeoutError",
+    "TLSError",
     "TransportError",
     "WriteTimeout",
     "__version__",

@@ -13,6 +13,14 @@ cdef enum:
 cdef enum:
     RECV_AGAIN = -2
 
+# handshake_step() results.
+cdef enum Handshake:
+    HS_NONE = 0       # a plain connection: nothing to set up
+    HS_READ = 1       # wait until readable, then call again
+    HS_WRITE = 2      # wait until writable, then call again
+    HS_FULL = 3       # TLS is up with a new session
+    HS_RESUMED = 4    # TLS is up, resuming an earlier session
+
 
 # The life of a connection: CONN_IDLE <-> CONN_ACTIVE -> CONN_CLOSED.
 cdef enum ConnState:
@@ -66,6 +74,8 @@ cdef class Connection:
     cdef int connect_result(self) except -1
     cdef int _connected(self, int err) except -1
     cdef int connect_failed(self, int err) except -1
+    # Then, once connected, what the transport sets up (a TLS handshake), in steps.
+    cdef Handshake handshake_step(self) except *
 
     # The blocking driver's wait, in this connection's own epoll instance:
     # the ready events, or 0 once `until` (monotonic, < 0: never) has passed.
@@ -74,13 +84,16 @@ cdef class Connection:
     # Or, waiting for bytes only: the next receive waits itself, until `until`.
     cdef bint block_next_recv(self, double until) except -1
 
-    # The transport interface: send, receive into a buffer, the liveness
-    # check before reuse (check_alive) and close. Bytes cross the socket only
-    # in the first two; a TLS connection overrides these four (an SSLObject
-    # over memory BIOs on the same non-blocking socket, where a check must
-    # tell a session ticket from close_notify) and nothing else changes.
+    # The transport interface: send, flush what the transport still holds,
+    # receive into a buffer, the liveness check before reuse (check_alive),
+    # close, and the message of a failed receive. A TLS connection
+    # (httpool._tls) overrides these: an SSLObject over memory BIOs on the
+    # same socket, whose records go through _sock_recv (so the blocking
+    # driver's folded wait works for it too) and sendmsg.
     cdef ssize_t _transport_send(self, msghdr* msg, int* err) noexcept
+    cdef int _transport_flush(self, int* err) noexcept
     cdef ssize_t _transport_recv(self, char* buf, size_t size, int* err) noexcept
+    cdef ssize_t _sock_recv(self, char* buf, size_t size, int* err) noexcept
 
     # Sending: begin_request (the head), load (more bytes), then send_step
     # until SEND_DONE.

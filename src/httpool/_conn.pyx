@@ -45,6 +45,8 @@ from libc.string cimport memset
 import os
 import weakref
 
+cimport cython
+
 from httpool._sys cimport *
 from httpool._parser cimport ResponseParser
 from httpool._exceptions import ConnectError, ConnectionClosed, RemoteProtocolError
@@ -69,7 +71,9 @@ _live = weakref.WeakSet()
 def _close_all_in_child():
     cdef Connection conn
     for conn in list(_live):
-        conn.close(CLOSE_POOL_CLOSE)
+        # The base class's close: a TLS connection's would send close_notify
+        # on the parent's session.
+        Connection.close(conn, CLOSE_POOL_CLOSE)
     _live.clear()
 
 
@@ -182,6 +186,10 @@ cdef class Connection:
             raise ConnectError(f"{self.origin}: connection refused")
         raise ConnectError(f"{self.origin}: cannot connect: {_os_error(err)}")
 
+    cdef Handshake handshake_step(self) except *:
+        """A plain connection has nothing to set up; TLS overrides this."""
+        return HS_NONE
+
     cdef int _watch(self, unsigned int events) except -1:
         cdef epoll_event ev
         if self.epfd < 0:
@@ -237,9 +245,8 @@ cdef class Connection:
         self.block_recv = True
         return True
 
-    # The transport: the only two places bytes cross the socket for a request.
-    # A TLS connection overrides these two (an SSLObject over memory BIOs
-    # feeding the same non-blocking socket); everything else stays as it is.
+    # The transport: the only places bytes cross the socket for a request.
+    # A TLS connection (httpool._tls) overrides the _transport_* methods.
 
     cdef ssize_t _transport_send(self, msghdr* msg, int* err) noexcept:
         """sendmsg without blocking; -1 with *err set on failure."""
@@ -257,10 +264,19 @@ cdef class Connection:
             err[0] = errno
         return n
 
+    cdef int _transport_flush(self, int* err) noexcept:
+        """Bytes the transport still holds to send (TLS records): 0 once
+        none are left, -1 with *err set (EAGAIN: wait until writable)."""
+        return 0
+
     cdef ssize_t _transport_recv(self, char* buf, size_t size, int* err) noexcept:
-        """recv without blocking, unless block_next_recv asked this one to
-        wait; 0 at EOF, -1 with *err set on failure or EAGAIN (also when the
-        folded wait ran out)."""
+        return self._sock_recv(buf, size, err)
+
+    @cython.final
+    cdef ssize_t _sock_recv(self, char* buf, size_t size, int* err) noexcept:
+        """recv from the socket without blocking, unless block_next_recv
+        asked this one to wait; 0 at EOF, -1 with *err set on failure or
+        EAGAIN (also when the folded wait ran out)."""
         cdef ssize_t n
         if self.block_recv:
             self.block_recv = False
@@ -320,8 +336,13 @@ cdef class Connection:
         cdef msghdr* msg = &self._msg
         cdef ssize_t n
         cdef int err
-        while msg.msg_iovlen > 0:
-            n = self._transport_send(msg, &err)
+        while True:
+            if msg.msg_iovlen > 0:
+                n = self._transport_send(msg, &err)
+            else:
+                n = self._transport_flush(&err)
+                if n == 0:
+                    break
             if n >= 0:
                 while msg.msg_iovlen > 0 and <size_t>n >= msg.msg_iov[0].iov_len:
                     n -= msg.msg_iov[0].iov_len

@@ -5,6 +5,7 @@ Every error httpool raises on purpose derives from one root, grouped by kind::
     HTTPError
     ├── TransportError               the network failed us
     │   ├── ConnectError             could not connect (refused, unreachable, DNS)
+    │   │   └── TLSError             the TLS handshake failed, or the server refused the session
     │   ├── ConnectionClosed         the peer closed or reset mid-response
     │   └── TimeoutError             a deadline passed (also builtins.TimeoutError)
     │       ├── ConnectTimeout
@@ -27,6 +28,7 @@ __all__ = [
     "HTTPError",
     "TransportError",
     "ConnectError",
+    "TLSError",
     "ConnectionClosed",
     "TimeoutError",
     "ConnectTimeout",
@@ -50,6 +52,14 @@ class TransportError(HTTPError):
 
 class ConnectError(TransportError, ConnectionError):
     """The connection could not be opened."""
+
+
+class TLSError(ConnectError):
+    """TLS could not be set up: the server's certificate failed verification
+    (unknown authority, wrong host name, expired, not yet valid), no protocol
+    or cipher in common, the server closed during the handshake, or it refused
+    the client's certificate. The message says which; ``__cause__`` is the
+    ssl module's exception when there is one."""
 
 
 class ConnectionClosed(TransportError, ConnectionError):

@@ -2,6 +2,7 @@ from httpool._conn cimport AddressList, Connection
 from httpool._idle cimport Doorbell, OriginSlots, PoolCore, Waiter
 from httpool._plan cimport Plan
 from httpool._sys cimport addrinfo
+from httpool._tls cimport TLSConfig
 
 
 # A request's limits in seconds, < 0 for none: httpool.Timeout in C.
@@ -62,6 +63,7 @@ cdef class Settings:
         Py_ssize_t max_drain          # bytes an early release may discard
         double max_drain_time         # seconds it may take; < 0: no limit but the deadline
         dict parser_limits            # ResponseParser keywords for new connections
+        TLSConfig tls                 # verification, client certificate, sessions of https origins
 
 
 cdef class Exchange:
@@ -82,6 +84,7 @@ cdef class Exchange:
         readonly double finished_at   # when the connection was released; < 0 until then
         int attempts                  # retries so far
         bint fresh                    # the next checkout must open a new connection
+        bint handshaking              # connected; the transport's handshake is under way
         AddressList addresses
         addrinfo* next_address        # the address to try after the current one
         dict resolved                 # (host, port) -> AddressList shared by a batch, or None
@@ -126,6 +129,7 @@ cdef class Exchange:
     cdef int _try_address(self, int err) except -1
     cdef int _connect_result(self) except -1
     cdef int _connected(self) except -1
+    cdef int _handshake(self) except -1
     cdef int _use(self, Connection conn) except -1
     cdef int _send(self, unsigned int events) except -1
     cdef bint _load_more(self) except -1

@@ -5,13 +5,14 @@ from typing_extensions import disjoint_base
 from httpool._conn import Connection
 from httpool._idle import PoolCore, Waiter
 from httpool._plan import Plan
+from httpool._tls import TLSConfig
 
 @disjoint_base
 class Settings:
     """The pool-wide parts of every exchange, fixed when the pool is made."""
 
     def __new__(cls, core: PoolCore, retries: int, max_drain: int, max_drain_time: float,
-                parser_limits: dict[str, Optional[int]]) -> Settings: ...
+                parser_limits: dict[str, Optional[int]], tls: TLSConfig) -> Settings: ...
 
 @disjoint_base
 class Exchange:

@@ -51,7 +51,8 @@ exists once, whichever way the caller waits:
 cimport cython
 
 from httpool._conn cimport (
-    AddressList, Connection, CONN_ACTIVE, RECV_AGAIN, SEND_AGAIN, SEND_DONE,
+    AddressList, Connection, CONN_ACTIVE, Handshake, HS_FULL, HS_READ, HS_RESUMED, HS_WRITE,
+    RECV_AGAIN, SEND_AGAIN, SEND_DONE,
 )
 from httpool._idle cimport (
     Doorbell, Grant, GRANT_CLOSED, GRANT_IDLE, GRANT_NEW, GRANT_NONE, OriginSlots, PoolCore, Waiter,
@@ -60,7 +61,7 @@ from httpool._reasons cimport (
     CLOSE_NONE, CLOSE_ABANDONED, CLOSE_CLIENT_CLOSE, CLOSE_CLOSED_ON_REUSE, CLOSE_DRAIN_LIMIT,
     CLOSE_DRAIN_TIME, CLOSE_EARLY_RESPONSE, CLOSE_ERROR, CLOSE_SERVER_CLOSE, CLOSE_TIMEOUT,
     CLOSE_UNSAFE_FRAMING, COUNT_DRAINED, COUNT_DRAINED_BYTES, COUNT_REQUESTS, COUNT_RETRIED,
-    COUNT_TIMEOUTS,
+    COUNT_TIMEOUTS, COUNT_TLS_HANDSHAKES, COUNT_TLS_RESUMED,
 )
 from httpool._parser cimport ResponseParser
 from httpool._plan cimport Plan
@@ -90,7 +91,8 @@ cdef tuple _TIMEOUTS = (PoolTimeout, PoolTimeout, ConnectTimeout, WriteTimeout, 
 
 cdef class Settings:
     def __cinit__(self, PoolCore core, int retries, Py_ssize_t max_drain, double max_drain_time,
-                  dict parser_limits):
+                  dict parser_limits, TLSConfig tls):
+        self.tls = tls
         self.core = core
         self.retries = retries
         self.max_drain = max_drain
@@ -190,13 +192,13 @@ cdef class Exchange:
         if self.state == EX_DRAINING:
             self._drop(CLOSE_TIMEOUT if self.by_total else CLOSE_DRAIN_TIME)
             return 0
-        phase = _PHASES[self.state]
+        phase = "TLS handshake" if self.handshaking else _PHASES[self.state]
         if self.by_total:
             limit = f"total deadline of {self.limits.total:g} s"
         else:
             seconds = (self.limits.pool, self.limits.pool, self.limits.connect,
                        self.limits.write, self.limits.read, self.limits.read)[self.state]
-            limit = f"{phase} timeout of {seconds:g} s"
+            limit = f"{_PHASES[self.state]} timeout of {seconds:g} s"
         if self.state <= EX_SLOT:
             exc = _TIMEOUTS[self.state](self._pool_timeout_text(limit))
         else:
@@ -299,7 +301,11 @@ cdef class Exchange:
         cdef object target = self.plan.target
         cdef object key = (target.host, target.port)
         self.state = EX_CONNECTING
-        self.conn = Connection(target.key, target.origin, self.settings.parser_limits)
+        if target.scheme == "https":
+            self.conn = self.settings.tls.connection(target.key, target.origin,
+                                                     self.settings.parser_limits, target.host)
+        else:
+            self.conn = Connection(target.key, target.origin, self.settings.parser_limits)
         self.conn.slots = self.plan.slots
         self.addresses = self.resolved.get(key) if self.resolved is not None else None
         if self.addresses is None:
@@ -313,18 +319,24 @@ cdef class Exchange:
         """Connect to the next address, or fail with the last error."""
         cdef Connection conn = self.conn
         while self.next_address != NULL:
+            # Each address gets the connect timeout; a TLS handshake runs within its address's.
+            self._wait_for(NEED_WRITE, self.limits.connect)
             err = conn.connect_start(self.next_address)
             self.next_address = self.next_address.ai_next
             if err == EINPROGRESS:
-                return self._wait_for(NEED_WRITE, self.limits.connect)
+                return 0
             if err == 0:
                 return self._connected()
         conn.connect_failed(err)   # raises ConnectError
         return 0
 
     cdef int _connect_result(self) except -1:
-        """The connecting socket became writable: connected, or the next address."""
-        cdef int err = self.conn.connect_result()
+        """The connecting socket became writable: connected, or the next
+        address. Or, once connected, the handshake can go on."""
+        cdef int err
+        if self.handshaking:
+            return self._handshake()
+        err = self.conn.connect_result()
         if err == 0:
             return self._connected()
         return self._try_address(err)
@@ -333,6 +345,22 @@ cdef class Exchange:
         self.core.opened(self.plan.slots)
         if self.core.debug:
             self.core.events.append(f"{self.plan.slots.origin}: opened connection fd={self.conn.fd}")
+        self.handshaking = True
+        return self._handshake()
+
+    cdef int _handshake(self) except -1:
+        """What the transport sets up once connected (TLS), in steps that keep
+        the connect phase's deadline: a peer that trickles its handshake gets
+        no more time than one that stalls."""
+        cdef Handshake result = self.conn.handshake_step()
+        if result == HS_READ or result == HS_WRITE:
+            self.need = NEED_READ if result == HS_READ else NEED_WRITE
+            return 0
+        self.handshaking = False
+        if result == HS_FULL:
+            self.core.count(self.conn, COUNT_TLS_HANDSHAKES)
+        elif result == HS_RESUMED:
+            self.core.count(self.conn, COUNT_TLS_RESUMED)
         return self._use(self.conn)
 
     cdef int _use(self, Connection conn) except -1:

@@ -15,6 +15,7 @@ _Params = Union[Mapping[str, Any], Sequence[tuple[str, Any]], None]
 class _Target:
     """Where a URL points, parsed once and cached."""
 
+    scheme: str
     key: tuple[str, str, int]
     origin: str
     host: str

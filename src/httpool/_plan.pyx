@@ -32,11 +32,13 @@ _FILE_BLOCK = 65536
 cdef enum:
     CACHE_SIZE = 512
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
 
 class _Target:
     """Where a URL points, parsed once and cached."""
 
-    __slots__ = ("key", "origin", "host", "port", "path", "host_header")
+    __slots__ = ("scheme", "key", "origin", "host", "port", "path", "host_header")
 
     def __init__(self, url: str) -> None:
         if not isinstance(url, str):
@@ -46,10 +48,11 @@ class _Target:
         if any(ch <= " " or ch == "\x7f" for ch in url):
             raise ValueError(f"URL {url!r} contains a space or control character")
         parts = urllib.parse.urlsplit(url)
-        if parts.scheme != "http":
-            if parts.scheme == "https":
-                raise ValueError(f"unsupported scheme in {url!r}: httpool speaks plain http for now")
-            raise ValueError(f"unsupported or missing scheme in {url!r}: expected http://host[:port]/path")
+        scheme = parts.scheme.lower()
+        default_port = _DEFAULT_PORTS.get(scheme)
+        if default_port is None:
+            raise ValueError(f"unsupported or missing scheme in {url!r}: "
+                             "expected http://host[:port]/path or https://...")
         host = parts.hostname
         if not host:
             raise ValueError(f"no host in {url!r}")
@@ -58,7 +61,7 @@ class _Target:
         except ValueError:
             raise ValueError(f"invalid port in {url!r}") from None
         if port is None:
-            port = 80
+            port = default_port
         elif port == 0:
             raise ValueError(f"port 0 in {url!r}: there is nothing to connect to")
         if parts.username or parts.password:
@@ -67,10 +70,12 @@ class _Target:
             host = host.encode("idna").decode("ascii")
         self.host = host
         self.port = port
-        self.key = ("http", host, port)
+        self.scheme = scheme
+        # The scheme is part of the key: http://h:443 and https://h:443 never share a connection.
+        self.key = (scheme, host, port)
         bracketed = f"[{host}]" if ":" in host else host
-        self.host_header = bracketed if port == 80 else f"{bracketed}:{port}"
-        self.origin = f"http://{bracketed}:{port}"
+        self.host_header = bracketed if port == default_port else f"{bracketed}:{port}"
+        self.origin = f"{scheme}://{bracketed}:{port}"
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 

@@ -12,6 +12,7 @@ pool's arguments, stream(), stats() and close().
 from __future__ import annotations
 
 import os
+import ssl
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Optional, Union
@@ -25,6 +26,7 @@ from httpool._request import Client
 from httpool._response import Response
 from httpool._reasons import CloseReason
 from httpool._stats import OriginStats, PoolStats
+from httpool._tls import TLSConfig
 from httpool._version import __version__
 
 __all__ = ["Pool"]
@@ -130,6 +132,8 @@ class Pool(Client):
         max_header_bytes: int = 65536,
         max_headers: int = 100,
         max_interim: int = 5,
+        verify: Union[bool, str, os.PathLike, ssl.SSLContext] = True,
+        cert: Union[str, os.PathLike, tuple, None] = None,
     ) -> None:
         _positive_int("max_connections_per_host", max_connections_per_host)
         _positive_int("max_connections", max_connections)
@@ -151,8 +155,9 @@ class Pool(Client):
         if overridden & _FRAMING or "host" in overridden:
             raise ValueError("default headers may not set Host, Content-Length or Transfer-Encoding")
         self._timeout = Timeout.coerce(timeout, Timeout())
+        tls = TLSConfig(verify, cert)
         self._setup(Settings(self._core, retries, max_drain, _seconds("max_drain_time", max_drain_time),
-                             parser_limits),
+                             parser_limits, tls),
                     Planner(self._core, [(n, v) for n, v in default if n.lower() not in overridden] + extra),
                     self._timeout)
         _pools.add(self)

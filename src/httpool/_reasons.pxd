@@ -45,4 +45,6 @@ cdef enum:
     COUNT_STALE_EOF           # idle connections found closed by the server
     COUNT_STALE_BYTES         # idle connections found with stray bytes waiting
     COUNT_STALE_RESET         # idle connections found reset
+    COUNT_TLS_HANDSHAKES      # TLS handshakes that set up a new session
+    COUNT_TLS_RESUMED         # TLS handshakes that resumed an earlier session
     COUNTER_COUNT             # not a counter: how many there are

@@ -51,6 +51,8 @@ COUNTER_ROWS = (
     (COUNT_STALE_EOF, "stale_eof", "idle connections found closed by the server"),
     (COUNT_STALE_BYTES, "stale_bytes", "idle connections found with stray bytes waiting"),
     (COUNT_STALE_RESET, "stale_reset", "idle connections found reset"),
+    (COUNT_TLS_HANDSHAKES, "tls_handshakes", "TLS handshakes that set up a new session"),
+    (COUNT_TLS_RESUMED, "tls_resumed", "TLS handshakes that resumed an earlier session"),
 )
 
 

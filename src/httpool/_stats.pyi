@@ -40,6 +40,8 @@ class OriginStats:
     stale_eof: int = 0
     stale_bytes: int = 0
     stale_reset: int = 0
+    tls_handshakes: int = 0
+    tls_resumed: int = 0
     idle: int = 0
     in_use: int = 0
     closed: ClosedStats = ...

@@ -27,6 +27,7 @@ cdef extern from "<sys/socket.h>" nogil:
     int connect(int fd, const sockaddr* addr, socklen_t len)
     ssize_t recv(int fd, void* buf, size_t n, int flags)
     ssize_t sendmsg(int fd, const msghdr* msg, int flags)
+    ssize_t send(int fd, const void* buf, size_t n, int flags)
     int getsockopt(int fd, int level, int name, void* value, socklen_t* len)
     int setsockopt(int fd, int level, int name, const void* value, socklen_t len)
 
@@ -83,7 +84,7 @@ cdef extern from "<unistd.h>" nogil:
 
 cdef extern from "<errno.h>" nogil:
     int errno
-    int EAGAIN, EWOULDBLOCK, EINTR, EINPROGRESS, ECONNRESET, EPIPE, ECONNREFUSED, ETIMEDOUT
+    int EAGAIN, EWOULDBLOCK, EINTR, EINPROGRESS, ECONNRESET, EPIPE, ECONNREFUSED, ETIMEDOUT, EPROTO
 
 cdef extern from "<string.h>" nogil:
     char* strerror(int errnum)
