@@ -9,13 +9,20 @@ limit), ``place``, which puts nginx and the client on one CPU or on all of
 them, and ``wrk_results``, where the wrk tests leave their figures; the
 ``pytest_benchmark_update_json`` hook below copies those figures, with the
 versions of nginx and wrk, into the file written by ``--benchmark-json``.
+
+For the HTTPS benchmarks (bench/test_https_bench.py): ``bench_tls``, a test
+CA and a server certificate made by trustme, written to files, and
+``bench_nginx_tls``, the same nginx as ``bench_nginx`` speaking TLS 1.3 with
+that certificate; ``place_tls`` is ``place`` for it.
 """
 
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,6 +32,7 @@ from support.nginx import NginxServer, find_nginx
 _WRK_RESULTS = pytest.StashKey[dict]()
 _PLACEMENT = pytest.StashKey[dict]()
 _CONGESTION_CONTROL = pytest.StashKey[str]()
+_TLS_SERVER = pytest.StashKey[dict]()
 
 
 def pytest_configure(config):
@@ -63,6 +71,79 @@ def bench_nginx(tmp_path_factory: pytest.TempPathFactory,
             os.sched_setaffinity(0, mask)
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """PEM files: the CA clients trust, and the server's chain and key."""
+    ca: Path          # the CA certificate: what every client verifies against
+    chain: Path       # the server certificate (for 127.0.0.1 and localhost), then the CA's
+    key: Path
+    key_type: str
+
+
+@pytest.fixture(scope="session")
+def bench_tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A CA and a server certificate for 127.0.0.1 and localhost (trustme's
+    default key type, ECDSA P-256), written to a temporary folder."""
+    trustme = pytest.importorskip("trustme", reason="trustme is not installed "
+                                  "(pip install -e '.[bench]')")
+    folder = tmp_path_factory.mktemp("tls")
+    ca = trustme.CA(key_type=trustme.KeyType.ECDSA)
+    cert = ca.issue_cert("127.0.0.1", "localhost", key_type=trustme.KeyType.ECDSA)
+    files = TlsFiles(folder / "ca.pem", folder / "chain.pem", folder / "key.pem",
+                     "ECDSA P-256")
+    ca.cert_pem.write_to_path(str(files.ca))
+    files.chain.write_bytes(b"".join(pem.bytes() for pem in cert.cert_chain_pems))
+    cert.private_key_pem.write_to_path(str(files.key))
+    return files
+
+
+@pytest.fixture(scope="session")
+def bench_nginx_tls(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config,
+                    bench_tls: TlsFiles) -> Iterator[NginxServer]:
+    """bench_nginx's twin on its own port, speaking TLS 1.3 only (session
+    tickets on, shared session cache) with bench_tls's certificate."""
+    binary = find_nginx()
+    if binary is None:
+        pytest.skip("nginx is not installed (looked at $HTTPOOL_NGINX, PATH, /usr/sbin/nginx)")
+    mask = os.sched_getaffinity(0)
+    with NginxServer(tmp_path_factory.mktemp("nginx-bench-tls"), binary=binary,
+                     keepalive_timeout="75s", keepalive_requests=10**7,
+                     ssl_certificate=bench_tls.chain, ssl_certificate_key=bench_tls.key) as server:
+        pytestconfig.stash[_CONGESTION_CONTROL] = server.congestion_control
+        pytestconfig.stash[_TLS_SERVER] = {
+            "protocols": "TLSv1.3", "session_tickets": True, "session_cache": "shared:SSL:1m",
+            "key_type": bench_tls.key_type, "python_ssl": ssl.OPENSSL_VERSION}
+        try:
+            yield server
+        finally:
+            os.sched_setaffinity(0, mask)
+
+
+def _placer(server: NginxServer, pytestconfig: pytest.Config) -> Callable[[bool], str]:
+    cpus = sorted(os.sched_getaffinity(0) | os.sched_getaffinity(server._proc.pid))
+    workers = _children(server._proc.pid)
+    placements = pytestconfig.stash.setdefault(_PLACEMENT, {})
+
+    def place(sequential: bool) -> str:
+        pinned = sequential and os.environ.get("HTTPOOL_BENCH_PIN", "1") != "0" and bool(workers)
+        chosen = {cpus[-1]} if pinned else set(cpus)
+        for pid in workers:
+            os.sched_setaffinity(pid, chosen)
+        os.sched_setaffinity(0, chosen)
+        where = (f"client CPUs {sorted(chosen)}, nginx worker CPUs {sorted(chosen)} "
+                 f"of {os.cpu_count()}")
+        placements["sequential" if sequential else "concurrent"] = where
+        return where
+
+    return place
+
+
+@pytest.fixture
+def place_tls(bench_nginx_tls: NginxServer, pytestconfig: pytest.Config) -> Callable[[bool], str]:
+    """`place` for bench_nginx_tls's worker."""
+    return _placer(bench_nginx_tls, pytestconfig)
+
+
 @pytest.fixture
 def place(bench_nginx: NginxServer, pytestconfig: pytest.Config) -> Callable[[bool], str]:
     """place(sequential) puts nginx's worker and this process (so every client
@@ -82,22 +163,7 @@ def place(bench_nginx: NginxServer, pytestconfig: pytest.Config) -> Callable[[bo
     ceiling; on one shared CPU every client would be held to the server's
     cost per request, whatever its own.
     """
-    cpus = sorted(os.sched_getaffinity(0) | os.sched_getaffinity(bench_nginx._proc.pid))
-    workers = _children(bench_nginx._proc.pid)
-    placements = pytestconfig.stash.setdefault(_PLACEMENT, {})
-
-    def place(sequential: bool) -> str:
-        pinned = sequential and os.environ.get("HTTPOOL_BENCH_PIN", "1") != "0" and bool(workers)
-        chosen = {cpus[-1]} if pinned else set(cpus)
-        for pid in workers:
-            os.sched_setaffinity(pid, chosen)
-        os.sched_setaffinity(0, chosen)
-        where = (f"client CPUs {sorted(chosen)}, nginx worker CPUs {sorted(chosen)} "
-                 f"of {os.cpu_count()}")
-        placements["sequential" if sequential else "concurrent"] = where
-        return where
-
-    return place
+    return _placer(bench_nginx, pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -129,3 +195,5 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
             "congestion_control": config.stash.get(_CONGESTION_CONTROL, None),
             "cpus": os.cpu_count(),
         }
+        if config.stash.get(_TLS_SERVER, None):
+            output_json["http_bench"]["tls_server"] = config.stash[_TLS_SERVER]

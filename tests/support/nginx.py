@@ -18,6 +18,19 @@ Locations served:
     /nginx_status            stub_status: accepts/handled/requests counters,
                              a server-side proof of connection reuse
 
+With ``ssl_certificate`` and ``ssl_certificate_key`` (PEM files) the port
+speaks TLS 1.3 instead (``tls12=True``: TLS 1.2 too), with session tickets and
+a session cache, ``url`` starts with ``https://``, and one more location
+answers:
+
+    /tls-session             this connection's TLS: ``r`` if its session was
+                             resumed, else ``.``, then protocol, cipher and
+                             key exchange group (``r TLSv1.3
+                             TLS_AES_256_GCM_SHA384 x25519``)
+
+The server's own probes (start-up, stub_status) then use TLS without
+verifying the certificate: they check the server, not its certificate.
+
 Keep-alive is on (``keepalive_timeout`` and ``keepalive_requests`` are
 parameters).  When a second value is given to ``keepalive_timeout``
 (``"1s 1s"``) nginx also sends ``Keep-Alive: timeout=N``.
@@ -40,6 +53,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -80,6 +94,12 @@ _LOCATIONS = """\
         }
         location / {
         }"""
+# With TLS: what the connection negotiated, and whether it resumed a session.
+_TLS_LOCATIONS = """
+        location = /tls-session {
+            default_type text/plain;
+            return 200 "$ssl_session_reused $ssl_protocol $ssl_cipher $ssl_curve";
+        }"""
 
 
 class NginxError(RuntimeError):
@@ -103,6 +123,9 @@ class NginxServer:
         log_level: str = "warn",
         binary: str | None = None,
         start_timeout: float = 5.0,
+        ssl_certificate: str | os.PathLike[str] | None = None,
+        ssl_certificate_key: str | os.PathLike[str] | None = None,
+        tls12: bool = False,
     ) -> None:
         self.binary = binary or find_nginx()
         self.keepalive_timeout = keepalive_timeout
@@ -111,6 +134,11 @@ class NginxServer:
         self.worker_connections = worker_connections
         self.log_level = log_level
         self.start_timeout = start_timeout
+        if (ssl_certificate is None) != (ssl_certificate_key is None):
+            raise ValueError("TLS needs both ssl_certificate and ssl_certificate_key")
+        self.ssl_certificate = ssl_certificate
+        self.ssl_certificate_key = ssl_certificate_key
+        self.tls12 = tls12
         self._own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir is not None else None
         self.port = 0
@@ -125,7 +153,11 @@ class NginxServer:
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{HOST}:{self.port}"
+
+    @property
+    def tls(self) -> bool:
+        return self.ssl_certificate is not None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -192,10 +224,17 @@ class NginxServer:
                 worker_connections=self.worker_connections,
                 keepalive_timeout=self.keepalive_timeout,
                 keepalive_requests=self.keepalive_requests,
-                locations=_LOCATIONS,
+                locations=_LOCATIONS + (_TLS_LOCATIONS if self.tls else ""),
+                **self._tls_options(),
             )
         )
         return config
+
+    def _tls_options(self) -> dict:
+        if not self.tls:
+            return {}
+        return {"ssl_certificate": os.fspath(self.ssl_certificate),
+                "ssl_certificate_key": os.fspath(self.ssl_certificate_key), "tls12": self.tls12}
 
     def _launch(self) -> None:
         assert self.workdir is not None and self.binary is not None
@@ -235,13 +274,26 @@ class NginxServer:
 
     def _get(self, path: str, timeout: float) -> bytes:
         """One request on its own connection; the raw reply up to EOF."""
-        with socket.create_connection(self.address, timeout=timeout) as sock:
+        with self._connect(timeout) as sock:
             sock.sendall(b"GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
                          % path.encode())
             reply = b""
             while chunk := sock.recv(65536):
                 reply += chunk
         return reply
+
+    def _connect(self, timeout: float) -> socket.socket:
+        sock = socket.create_connection(self.address, timeout=timeout)
+        if not self.tls:
+            return sock
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        try:
+            return context.wrap_socket(sock)
+        except BaseException:
+            sock.close()
+            raise
 
     def stop(self, timeout: float = 3.0) -> None:
         """Graceful stop (SIGQUIT), then SIGTERM, then SIGKILL."""
