@@ -343,11 +343,7 @@ def tls_nginx(certs, tmp_path_factory):
     cert, key = directory / "server.pem", directory / "server.key"
     leaf.private_key_pem.write_to_path(str(key))
     leaf.cert_chain_pems[0].write_to_path(str(cert))
-    try:
-        server = NginxServer(tls=(str(cert), str(key)))
-    except TypeError:
-        pytest.skip("tests/support/nginx.py has no TLS mode")
-    with server:
+    with NginxServer(ssl_certificate=cert, ssl_certificate_key=key) as server:
         yield server
 
 
