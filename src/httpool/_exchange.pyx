@@ -603,7 +603,7 @@ cdef class Exchange:
         if self.waiter is not None:
             self.core.cancel(self.waiter)
             self.waiter = None
-        if self.state == EX_CONNECTING:
+        if self.state == EX_CONNECTING and not self.handshaking:
             # A slot reserved for a connection that never opened.
             conn.close(reason)
             self.core.open_failed(self.plan.slots, conn.close_reason)

@@ -28,3 +28,4 @@ cdef class TLSConnection(Connection):
 
     cdef int _handshake_io_failed(self, int err) except -1
     cdef int _keep_session(self) except -1
+    cdef int _idle_records(self) except -1

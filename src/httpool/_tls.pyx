@@ -318,35 +318,42 @@ cdef class TLSConnection(Connection):
         raise ConnectionClosed(f"{self.origin}: {what} {self._progress()}") from exc
 
     cpdef int check_alive(self):
-        """Like a plain connection's, but bytes waiting are read as records:
-        a session ticket or a KeyUpdate keeps the connection alive;
-        close_notify is EOF (1); application data is stray bytes (2); a TLS
-        error is 3."""
-        cdef int state = Connection.check_alive(self)
+        """Like a plain connection's, but what waits is read as records (a
+        recv instead of the MSG_PEEK; records a response's last recv brought
+        along are already in the incoming BIO): a session ticket or a
+        KeyUpdate keeps the connection alive; close_notify is EOF (1);
+        application data is stray bytes (2); a TLS error is 3."""
         cdef ssize_t n
-        cdef int err
-        cdef char byte
-        if state != 2:
-            return state
+        cdef int err, state
         while True:
+            if self.incoming.pending:
+                state = self._idle_records()
+                if state:
+                    return state
             n = self._sock_recv(self._records, RECORDS_BUFFER, &err)
             if n == 0:
                 return 1
             if n < 0:
                 return 0 if err == EAGAIN or err == EWOULDBLOCK else 3
             self.incoming.write(PyMemoryView_FromMemory(self._records, n, PyBUF_READ))
-            try:
-                self.tls.read(1, PyMemoryView_FromMemory(&byte, 1, PyBUF_WRITE))
-                return 2
-            except ssl.SSLWantReadError:
-                pass
-            except ssl.SSLZeroReturnError:
-                return 1
-            except ssl.SSLError:
-                return 3
-            # A KeyUpdate is answered; the answer goes out before the next request.
+
+    cdef int _idle_records(self) except -1:
+        """Decrypt what arrived while idle: 0 when it held only handshake
+        records (or part of a record), else check_alive's verdict."""
+        cdef char byte
+        cdef int err
+        try:
+            n = self.tls.read(1, PyMemoryView_FromMemory(&byte, 1, PyBUF_WRITE))
+        except ssl.SSLWantReadError:
+            # A KeyUpdate is answered: the answer goes out before the next request.
             if self._transport_flush(&err) < 0 and err != EAGAIN and err != EWOULDBLOCK:
                 return 3
+            return 0
+        except ssl.SSLZeroReturnError:
+            return 1
+        except ssl.SSLError:
+            return 3
+        return 2 if n else 1   # the ssl module reads close_notify as 0 bytes
 
     cpdef set_idle(self, double now, double idle_timeout, double max_lifetime):
         Connection.set_idle(self, now, idle_timeout, max_lifetime)

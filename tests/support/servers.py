@@ -55,6 +55,7 @@ import json
 import os
 import select
 import socket
+import ssl
 import struct
 import termios
 import threading
@@ -438,6 +439,14 @@ class ServerConn:
                 return False
             time.sleep(0.001)
 
+    def close_notify(self) -> None:
+        """TLS: send close_notify, without waiting for the client's, and
+        keep the TCP connection open."""
+        self.sock.setblocking(False)
+        with contextlib.suppress(ssl.SSLWantReadError):
+            self.sock.unwrap()   # the first step writes close_notify; the second would wait
+        self.flush()
+
     def close(self) -> None:
         """Close the socket: FIN (RST if unread input is pending)."""
         with self._lock:
@@ -497,13 +506,17 @@ class Endpoint:
         return (HOST, self.port)
 
     @property
+    def scheme(self) -> str:
+        return "https" if getattr(self, "tls", None) is not None else "http"
+
+    @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return f"{self.scheme}://{HOST}:{self.port}"
 
     @property
     def origin(self) -> tuple[str, str, int]:
         """(scheme, host, port): the key a pool files this server under."""
-        return ("http", HOST, self.port)
+        return (self.scheme, HOST, self.port)
 
 
 class ScriptedServer(Endpoint):
@@ -521,8 +534,10 @@ class ScriptedServer(Endpoint):
         lifetime: float = 30.0,
         backlog: int = 128,
         join_timeout: float = 2.0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.handler = handler
+        self.tls = tls
         self.lifetime = lifetime
         self.backlog = backlog
         self.join_timeout = join_timeout
@@ -675,6 +690,11 @@ class ScriptedServer(Endpoint):
 
     def _serve(self, conn: ServerConn) -> None:
         try:
+            if self.tls is not None:
+                # The handshake runs here, in the connection's thread: a
+                # handler scripts what follows it.
+                conn.sock.settimeout(5.0)
+                conn.sock = self.tls.wrap_socket(conn.sock, server_side=True)
             self.handler(conn)
         except BadRequest as exc:
             with contextlib.suppress(OSError):
