@@ -746,11 +746,18 @@ def _version(cls) -> str:
         return getattr(cls.module, "__version__", "?")
 
 
+# What the Rust clients' wheels link (their symbols, for the versions measured:
+# pyreqwest 0.15.1, httpr 0.7.8, rnet 2.4.2); they cannot be asked at run time.
+_RUST_TLS = {"pyreqwest": "rustls (aws-lc-rs)", "httpr": "rustls (ring)", "rnet": "BoringSSL"}
+
+
 def _tls_library(cls) -> str | None:
-    """The TLS implementation under the client, where it can be asked."""
+    """The TLS implementation under the client."""
     library = _library(cls)
-    if library in ("raw-tls", "raw-tls-bio", "httpx", "urllib3", "aiohttp"):
-        return ssl.OPENSSL_VERSION
+    if library in ("httpool", "raw-tls", "raw-tls-bio", "httpx", "urllib3", "aiohttp"):
+        return ssl.OPENSSL_VERSION   # Python's ssl module
+    if library in _RUST_TLS:
+        return _RUST_TLS[library]
     if library == "pycurl":
         match = re.search(r"(OpenSSL|BoringSSL|LibreSSL|GnuTLS|wolfSSL|mbedTLS|rustls)\S*",
                           pycurl.version)
