@@ -17,6 +17,7 @@ cdef class TLSConnection(Connection):
         TLSConfig config
         str host                      # for SNI and the certificate check
         object tls                    # ssl.SSLObject, from the first handshake step
+        object _sslobj                # its C object (_ssl._SSLSocket), for the calls per record
         object incoming               # ssl.MemoryBIO: records received, not yet decrypted
         object outgoing               # ssl.MemoryBIO: records written, not yet taken
         bytes _pending                # records taken from outgoing, not all sent

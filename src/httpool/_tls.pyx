@@ -195,10 +195,12 @@ cdef class TLSConnection(Connection):
             self.tls = self.config.context().wrap_bio(
                 self.incoming, self.outgoing, server_hostname=self.host,
                 session=self.config.sessions.get(self.key))
+            # SSLObject's read/write/pending are Python methods that call these.
+            self._sslobj = getattr(self.tls, "_sslobj", self.tls)
         while True:
             done = False
             try:
-                self.tls.do_handshake()
+                self._sslobj.do_handshake()
                 done = True
             except ssl.SSLWantReadError:
                 pass
@@ -243,8 +245,8 @@ cdef class TLSConnection(Connection):
         try:
             for i in range(msg.msg_iovlen):
                 take = min(msg.msg_iov[i].iov_len, ENCRYPT_BYTES - total)
-                self.tls.write(PyMemoryView_FromMemory(<char*>msg.msg_iov[i].iov_base, take,
-                                                       PyBUF_READ))
+                self._sslobj.write(PyMemoryView_FromMemory(<char*>msg.msg_iov[i].iov_base, take,
+                                                           PyBUF_READ))
                 total += take
                 if total == ENCRYPT_BYTES:
                     break
@@ -261,11 +263,11 @@ cdef class TLSConnection(Connection):
         while True:
             if self._pending is None or self._pending_sent == PyBytes_GET_SIZE(self._pending):
                 try:
-                    self._pending = self.outgoing.read() if self.outgoing.pending else None
+                    self._pending = self.outgoing.read()
                 except BaseException:
-                    self._pending = None
+                    self._pending = b""
                 self._pending_sent = 0
-                if self._pending is None:
+                if not PyBytes_GET_SIZE(self._pending):
                     return 0
             n = send(self.fd, PyBytes_AS_STRING(self._pending) + self._pending_sent,
                      PyBytes_GET_SIZE(self._pending) - self._pending_sent,
@@ -283,20 +285,25 @@ cdef class TLSConnection(Connection):
         response is complete), -1 with *err set (EAGAIN: no full record yet;
         EPROTO: a TLS error, kept in tls_error)."""
         cdef ssize_t n
+        cdef bint received = self.incoming.pending or self._sslobj.pending()
         while True:
-            try:
-                return self.tls.read(size, PyMemoryView_FromMemory(buf, size, PyBUF_WRITE))
-            except ssl.SSLWantReadError:
-                pass
-            except ssl.SSLZeroReturnError:
-                return 0
-            except BaseException as exc:
-                self.tls_error = exc
-                err[0] = EPROTO
-                return -1
+            # Nothing received and nothing decrypted yet: no read can succeed,
+            # so go to the socket (a failed read costs an exception).
+            if received:
+                try:
+                    return self._sslobj.read(size, PyMemoryView_FromMemory(buf, size, PyBUF_WRITE))
+                except ssl.SSLWantReadError:
+                    pass
+                except ssl.SSLZeroReturnError:
+                    return 0
+                except BaseException as exc:
+                    self.tls_error = exc
+                    err[0] = EPROTO
+                    return -1
             n = self._sock_recv(self._records, RECORDS_BUFFER, err)
             if n <= 0:
                 return n
+            received = True
             try:
                 self.incoming.write(PyMemoryView_FromMemory(self._records, n, PyBUF_READ))
             except BaseException as exc:
@@ -343,7 +350,7 @@ cdef class TLSConnection(Connection):
         cdef char byte
         cdef int err
         try:
-            n = self.tls.read(1, PyMemoryView_FromMemory(&byte, 1, PyBUF_WRITE))
+            n = self._sslobj.read(1, PyMemoryView_FromMemory(&byte, 1, PyBUF_WRITE))
         except ssl.SSLWantReadError:
             # A KeyUpdate is answered: the answer goes out before the next request.
             if self._transport_flush(&err) < 0 and err != EAGAIN and err != EWOULDBLOCK:
