@@ -272,6 +272,20 @@ def test_application_data_on_an_idle_connection_is_stray(certs, no_socket_leak):
 # ------------------------------------------------------------------- batches
 
 
+def test_batch_finds_close_notify_that_came_with_the_last_response(certs, no_socket_leak):
+    """close_notify sent right behind a response arrives in the same recv and
+    waits in the SSLObject's input, where the batch's epoll set cannot see it:
+    the idle check must look there, so the next request opens a new
+    connection at once instead of failing and being retried."""
+    handler, _ = _when_idle(lambda conn: conn.close_notify())
+    with tls_server(certs, handler) as server:
+        with httpool.Pool(verify=certs.ca_path) as pool:
+            results = pool.request_many([("GET", server.url)] * 2, concurrency=1)
+            assert [r.content for r in results] == [b"conn=0 req=1", b"conn=1 req=1"]
+            stats = assert_consistent(pool)
+            assert (stats.stale_eof, stats.retried, stats.closed.closed_on_reuse) == (1, 0, 0)
+
+
 def test_batch_of_64_with_one_stalled_peer(certs, no_socket_leak):
     with tls_server(certs) as good, ScriptedServer(never_answer) as stalled:
         with httpool.Pool(verify=certs.ca_path, max_connections_per_host=64) as pool:

@@ -324,6 +324,11 @@ cdef class TLSConnection(Connection):
             raise TLSError(f"{self.origin}: {what}") from exc
         raise ConnectionClosed(f"{self.origin}: {what} {self._progress()}") from exc
 
+    cdef bint holds_input(self):
+        """Records a response's last recv brought along (close_notify, a
+        ticket): an epoll set cannot see them."""
+        return self.incoming.pending > 0
+
     cpdef int check_alive(self):
         """Like a plain connection's, but what waits is read as records (a
         recv instead of the MSG_PEEK; records a response's last recv brought
