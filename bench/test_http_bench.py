@@ -102,7 +102,7 @@ import pytest
 
 import httpool
 
-from support.nginx import FILES, ECHO_BODY
+from support.nginx import ECHO_BODY, FILES
 
 
 def _optional(name: str):

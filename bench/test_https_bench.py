@@ -1,6 +1,7 @@
 """HTTPS client throughput against one local nginx over TLS 1.3: httpool and its peers, in one run.
 
-    pytest bench/test_https_bench.py --benchmark-json=bench/results/https.json && python bench/https_report.py bench/results/https.json
+    pytest bench/test_https_bench.py --benchmark-json=bench/results/https.json &&
+        python bench/https_report.py bench/results/https.json
 
 (bench/https_report.py: per request is pytest-benchmark's median per call
 divided by extra_info's requests_per_call)
@@ -82,7 +83,8 @@ that resumes. Taking a connection's session in CPython (SSLSocket.session,
 SSLObject.session) copies it through i2d_SSL_SESSION and d2i_SSL_SESSION
 (_ssl_session_dup in Modules/_ssl.c), which parses the server's certificate
 again: about 320 µs per call here, with OpenSSL 3.0, whether the handshake was
-full or resumed. The floors pay it once per connection, as httpool does. After the timed rounds, every client sends PROBES more requests
+full or resumed. The floors pay it once per connection, as httpool does.
+After the timed rounds, every client sends PROBES more requests
 with `Connection: close` to /tls-session, where nginx answers whether the
 connection resumed a session, and its protocol, cipher and key exchange
 group: extra_info["tls"]. For httpool, extra_info also has
@@ -372,7 +374,7 @@ class RawTlsBioClient(_RawTls):
                 n = sock.recv_into(rview)
                 if not n:
                     sock.close()
-                    raise ConnectionError("the server closed the connection in the handshake")
+                    raise ConnectionError("the server closed the connection in the handshake") from None
                 incoming.write(rview[:n])
         self.resumed += obj.session_reused
         return sock, obj, incoming, outgoing
@@ -870,7 +872,7 @@ class Runner:
         client = self.clients[0]
         answers = [self._body(client, self._run(client.get_close(url))).decode().split()
                    for _ in range(PROBES)]
-        reused, protocol, cipher, group = answers[-1]
+        _reused, protocol, cipher, group = answers[-1]
         return {"probes": PROBES, "resumed": sum(a[0] == "r" for a in answers),
                 "protocol": protocol, "cipher": cipher, "group": group}
 

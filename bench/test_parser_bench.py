@@ -56,7 +56,6 @@ import pytest
 
 import httpool
 
-
 # --- The responses -------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import time
 import pytest
 
 import httpool
+
 from support.accounting import assert_consistent
 from support.apis import APIS, call, expect
 from support.nginx import FILES, NginxServer, find_nginx

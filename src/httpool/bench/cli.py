@@ -30,13 +30,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Optional, TextIO
+from typing import Any, TextIO
 
 import httpool
 from httpool.bench.compare import Row, Scenario, compare, scenarios
 from httpool.bench.embedded_server import ServerError, start_server
 from httpool.bench.loadgen import Budget, LoadRun, Result
-from httpool.bench.peers import PEERS, peer_named
+from httpool.bench.peers import PEERS, Peer, peer_named
 
 __all__ = ["main"]
 
@@ -138,10 +138,10 @@ class _Progress:
     def __init__(self, stream: TextIO, enabled: bool) -> None:
         self._stream = stream
         self._enabled = enabled
-        self._describe: Optional[Callable[[], str]] = None
+        self._describe: Callable[[], str] | None = None
         self._width = 0
         self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
 
     def follow(self, describe: Callable[[], str]) -> None:
         self._describe = describe
@@ -177,7 +177,7 @@ def _rate(run: LoadRun) -> str:
 # ------------------------------------------------------------------ formatting
 
 
-def _latency(ns: Optional[float]) -> str:
+def _latency(ns: float | None) -> str:
     if ns is None:
         return "-"
     us = ns / 1000
@@ -191,7 +191,7 @@ def _latency(ns: Optional[float]) -> str:
 _QUANTILES = (("p50", 50), ("p90", 90), ("p99", 99), ("p99.9", 99.9), ("max", 100))
 
 
-def _latency_us(result: Result, quantiles: Sequence[tuple[str, float]]) -> dict[str, Optional[float]]:
+def _latency_us(result: Result, quantiles: Sequence[tuple[str, float]]) -> dict[str, float | None]:
     figures = {}
     for name, q in quantiles:
         ns = result.percentile_ns(q)
@@ -214,7 +214,7 @@ def _table(rows: list[list[str]], right: set[int]) -> list[str]:
 def _compare_text(rows: list[Row]) -> str:
     lines = [""]
     cells = [["scenario", "client", "req/s", "p50", "p99", "httpool x"]]
-    previous: Optional[Scenario] = None
+    previous: Scenario | None = None
     for row in rows:
         title = f"{row.scenario.number}  {row.scenario.title}" if row.scenario != previous else ""
         previous = row.scenario
@@ -235,7 +235,8 @@ def _compare_text(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def _compare_json(server: Any, note: Optional[str], peers: list, budget: dict, rows: list[Row]) -> dict:
+def _compare_json(server: Any, note: str | None, peers: list[Peer], budget: dict[str, float],
+                  rows: list[Row]) -> dict[str, Any]:
     runs = []
     for row in rows:
         run: dict[str, Any] = {
@@ -285,7 +286,7 @@ def _url_text(url: str, concurrency: int, result: Result) -> str:
     return "\n".join(lines)
 
 
-def _url_json(url: str, concurrency: int, budget: Budget, result: Result) -> dict:
+def _url_json(url: str, concurrency: int, budget: Budget, result: Result) -> dict[str, Any]:
     return {
         "mode": "url", "httpool": httpool.__version__, "url": url, "method": "GET",
         "concurrency": concurrency, "requests": budget.requests, "duration_s": budget.seconds,
@@ -333,7 +334,7 @@ def _load_test(args: argparse.Namespace, progress: _Progress, out: TextIO) -> No
         print(_url_text(args.url, concurrency, result), file=out)
 
 
-def _choose_peers(names: Optional[list[str]]) -> tuple[list, list[str]]:
+def _choose_peers(names: list[str] | None) -> tuple[list[Peer], list[str]]:
     """The peers to run (httpool first) and the names of those not installed."""
     if names is None:
         return [p for p in PEERS if p.installed], [p.name for p in PEERS if not p.installed]
@@ -351,8 +352,8 @@ def _choose_peers(names: Optional[list[str]]) -> tuple[list, list[str]]:
     return sorted(peers, key=PEERS.index), []
 
 
-def _choose_scenarios(names: Optional[list[str]], concurrency: Optional[int]) -> list[Scenario]:
-    numbers = _SCENARIO_NUMBERS
+def _choose_scenarios(names: list[str] | None, concurrency: int | None) -> list[Scenario]:
+    numbers: tuple[int, ...] = _SCENARIO_NUMBERS
     if names is not None:
         if not names or any(name not in {str(n) for n in _SCENARIO_NUMBERS} for name in names):
             raise UsageError(f"--scenarios takes numbers among {','.join(map(str, _SCENARIO_NUMBERS))}, "
@@ -361,7 +362,8 @@ def _choose_scenarios(names: Optional[list[str]], concurrency: Optional[int]) ->
     return scenarios(numbers, (concurrency,) if concurrency else _IN_FLIGHT)
 
 
-def _budgets(args: argparse.Namespace) -> tuple[Callable, Callable, dict, str]:
+def _budgets(args: argparse.Namespace) -> tuple[Callable[[Scenario], Budget], Callable[[Scenario], Budget],
+                                                 dict[str, float], str]:
     """The comparison's budget per run and per warm-up (functions of the
     scenario), and how to state them in JSON and in words."""
     if args.requests:
@@ -409,7 +411,7 @@ def _comparison(args: argparse.Namespace, progress: _Progress, out: TextIO) -> N
         print(_compare_text(rows), file=out)
 
 
-def main(argv: Optional[Sequence[str]] = None, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     progress = _Progress(err, enabled=False)
     try:
         args, extra = build_parser().parse_known_args(argv)

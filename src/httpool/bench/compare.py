@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Optional
 
 from httpool.bench._server import ONE_MIB_BODY, SMALL_BODY
 from httpool.bench.loadgen import Budget, LoadRun, Result
@@ -60,12 +59,12 @@ def scenarios(numbers: Sequence[int] = (1, 3, 5), in_flight: Sequence[int] = (8,
 class Row:
     scenario: Scenario
     peer: Peer
-    result: Optional[Result] = None
-    problem: Optional[str] = None
-    ratio: Optional[float] = None  # httpool's requests/s / this client's
+    result: Result | None = None
+    problem: str | None = None
+    ratio: float | None = None  # httpool's requests/s / this client's
 
 
-def _problem(result: Result, scenario: Scenario) -> Optional[str]:
+def _problem(result: Result, scenario: Scenario) -> str | None:
     if result.errors:
         name, count = max(result.errors.items(), key=lambda item: item[1])
         return f"{result.error_total} errors, {count} {name}: {result.error_examples[name]}"
@@ -82,10 +81,10 @@ def compare(base_url: str, peers: Sequence[Peer], plan: Sequence[Scenario], *,
             timeout: float, on_run: Callable[[int, int, Scenario, LoadRun], None]) -> list[Row]:
     """Run every scenario of `plan` with every peer; on_run(index, total,
     scenario, run) is called as each run starts."""
-    rows = []
+    rows: list[Row] = []
     total = len(plan) * len(peers)
     for scenario in plan:
-        scenario_rows = []
+        scenario_rows: list[Row] = []
         for peer in peers:
             run = LoadRun(peer, base_url + scenario.path, concurrency=scenario.concurrency,
                           budget=budget(scenario), warmup=warmup(scenario), timeout=timeout)

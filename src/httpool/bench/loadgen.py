@@ -42,7 +42,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, Optional
+from typing import Any
 
 from httpool.bench.peers import Peer
 
@@ -55,7 +55,7 @@ _JOIN_AFTER_INTERRUPT = 1.0  # seconds given to each worker thread to finish its
 class Budget:
     """When a run stops: after `requests` in all, or `seconds` after start()."""
 
-    def __init__(self, *, requests: Optional[int] = None, seconds: Optional[float] = None) -> None:
+    def __init__(self, *, requests: int | None = None, seconds: float | None = None) -> None:
         if (requests is None) == (seconds is None):
             raise ValueError("give requests or seconds")
         self.requests = requests
@@ -164,7 +164,7 @@ class Result:
     def requests_per_s(self) -> float:
         return self.counted / self.window_s if self.window_s > 0 else 0.0
 
-    def percentile_ns(self, q: float) -> Optional[int]:
+    def percentile_ns(self, q: float) -> int | None:
         """Nearest-rank percentile (q in 0..100) of the latencies, None without any."""
         if not self.latencies_ns:
             return None
@@ -172,7 +172,7 @@ class Result:
         return self.latencies_ns[min(rank, len(self.latencies_ns)) - 1]
 
     @property
-    def mean_ns(self) -> Optional[float]:
+    def mean_ns(self) -> float | None:
         return sum(self.latencies_ns) / len(self.latencies_ns) if self.latencies_ns else None
 
 
@@ -271,7 +271,7 @@ class LoadRun:
     """One client, one URL, `concurrency` workers: a warm-up, then the measured run."""
 
     def __init__(self, peer: Peer, url: str, *, concurrency: int, budget: Budget,
-                 warmup: Optional[Budget] = None, timeout: float = 10.0) -> None:
+                 warmup: Budget | None = None, timeout: float = 10.0) -> None:
         self.peer = peer
         self.url = url
         self.concurrency = concurrency
