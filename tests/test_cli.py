@@ -444,7 +444,8 @@ def test_png_without_matplotlib_draws_in_the_terminal(tmp_path: Path) -> None:
     assert "matplotlib is not installed (pip install matplotlib)" in done.stderr
     assert "the chart is drawn in the terminal instead" in done.stderr
     assert "requests/s, longer is better" in done.stdout
-    assert "1  sequential GET /small (13 B)\n  httpool  █" in done.stdout
+    bars = done.stdout.split("1  sequential GET /small (13 B)\n  httpool  ")[-1]
+    assert bars.startswith(("████", "####"))  # "#" where stdout cannot encode the blocks
 
 
 def test_comparison_without_peers_says_how_to_install_them() -> None:

@@ -496,7 +496,7 @@ def _comparison(args: argparse.Namespace, progress: _Progress, out: TextIO, err:
             header.append(f"  ({note})")
         header.append("clients: " + ", ".join(f"{p.name} {p.version}" for p in peers)
                       + (f"; not installed: {', '.join(missing)}" if missing else ""))
-        if missing:
+        if missing and any(peer.name != "httpool" for peer in peers):
             header.append(f"  (to add them: {_missing_text(missing)})")
         header.append(f"{amount_text}; timeout {args.timeout:g} s per request")
         if not args.json:
