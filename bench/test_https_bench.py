@@ -1,7 +1,6 @@
 """HTTPS client throughput against one local nginx over TLS 1.3: httpool and its peers, in one run.
 
-    pytest bench/test_https_bench.py --benchmark-json=bench/results/https.json &&
-        python bench/https_report.py bench/results/https.json
+    pytest bench/test_https_bench.py --benchmark-json=bench/results/local/https.json
 
 (bench/https_report.py: per request is pytest-benchmark's median per call
 divided by extra_info's requests_per_call)

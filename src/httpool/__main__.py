@@ -1,5 +1,6 @@
 """``python -m httpool``: the command line, in httpool.bench.cli."""
 
+import os
 import sys
 
 if __name__ == "__main__":
@@ -8,4 +9,10 @@ if __name__ == "__main__":
     except KeyboardInterrupt:  # Ctrl-C before main() can handle it
         print("python -m httpool: interrupted", file=sys.stderr)
         sys.exit(130)
-    sys.exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # `... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
+    sys.exit(code)
