@@ -5,6 +5,7 @@ as for plain HTTP: deadlines, reuse, drain, accounting, the retry rule."""
 from __future__ import annotations
 
 import os
+import socket
 import ssl
 import threading
 import time
@@ -278,8 +279,19 @@ def test_batch_finds_close_notify_that_came_with_the_last_response(certs, no_soc
     waits in the SSLObject's input, where the batch's epoll set cannot see it:
     the idle check must look there, so the next request opens a new
     connection at once instead of failing and being retried."""
-    handler, _ = _when_idle(lambda conn: conn.close_notify())
-    with tls_server(certs, handler) as server:
+    def response_and_close_notify_in_one_segment(conn):
+        while (request := conn.read_request()) is not None:
+            if conn.index == 0:
+                # TCP_CORK holds both records until it is lifted: one segment, one recv.
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+                respond(conn, request)
+                conn.close_notify(flush=False)
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+                conn.wait_client_close()
+                return
+            respond(conn, request)
+
+    with tls_server(certs, response_and_close_notify_in_one_segment) as server:
         with httpool.Pool(verify=certs.ca_path) as pool:
             results = pool.request_many([("GET", server.url)] * 2, concurrency=1)
             assert [r.content for r in results] == [b"conn=0 req=1", b"conn=1 req=1"]
