@@ -109,7 +109,7 @@ def check_pool() -> None:
 def check_licences() -> None:
     dist = importlib.metadata.distribution("httpool")
     declared = set(dist.metadata.get_all("License-File") or [])
-    assert LICENSE_FILES <= declared, declared
+    assert declared >= LICENSE_FILES, declared
     shipped = {str(f) for f in dist.files or [] if "/licenses/" in str(f)}
     for name in LICENSE_FILES:
         matches = [f for f in shipped if f.endswith("/licenses/" + name)]

@@ -1,7 +1,7 @@
 """Turn a pytest-benchmark JSON file from bench/test_concurrency_bench.py into
 Markdown tables and, when matplotlib is installed, a chart.
 
-    python bench/concurrency_report.py bench/results/concurrency.json [--png bench/concurrency.png]
+    python bench/concurrency_report.py bench/results/local/concurrency.json [--png FILE]
 
 Per concurrency level and client: requests per second (the requests of one
 timed call divided by pytest-benchmark's median time per call), httpool's
@@ -11,8 +11,9 @@ connections nginx accepted while the client ran (out of the requests it
 served); then wrk's requests/s with the same connection count, the ceiling,
 and httpool's share of it. Then the targets of the benchmark issue, met or
 not, and the peak-RSS table (10,000 requests, 256 in flight, one fresh
-interpreter per client). The chart goes to bench/concurrency.png unless
---png says otherwise or --no-png. The exit status is 0 either way. Other
+interpreter per client). The chart goes to bench/results/local/concurrency.png
+(ignored by git) unless --png says otherwise (--png bench/concurrency.png
+replaces the README's chart) or --no-png. The exit status is 0 either way. Other
 benchmarks in the same file are ignored. Standard library only (matplotlib
 for the chart).
 """
@@ -47,8 +48,8 @@ MIN_RATIO = [("aiohttp", 5.0), ("httpx-async", 10.0)]
 MIN_WRK_SHARE = 0.40
 
 WRK_NOTE = "3 s per run"
-DEFAULT_PNG = Path(__file__).resolve().parent / "concurrency.png"
-WRK_FILE = Path(__file__).resolve().parent / "results" / "wrk_concurrency.json"
+DEFAULT_PNG = Path(__file__).resolve().parent / "results" / "local" / "concurrency.png"
+WRK_FILE = Path(__file__).resolve().parent / "results" / "local" / "wrk_concurrency.json"
 
 
 
@@ -366,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("json_file", help="output of pytest --benchmark-json")
     ap.add_argument("--png", default=str(DEFAULT_PNG),
-                    help=f"where to draw the chart (default {DEFAULT_PNG.name} in bench/)")
+                    help="where to draw the chart (default bench/results/local/concurrency.png)")
     ap.add_argument("--no-png", action="store_true", help="no chart")
     args = ap.parse_args(argv)
     levels, memory, doc = load(args.json_file)
@@ -377,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(render(levels, memory, doc))
     if not args.no_png:
         try:
+            Path(args.png).parent.mkdir(parents=True, exist_ok=True)
             chart(levels, memory, doc, args.png)
         except ImportError:
             print("matplotlib is not installed (pip install matplotlib): no chart", file=sys.stderr)

@@ -186,7 +186,8 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
     wrk = config.stash.get(_WRK_RESULTS, {})
     if wrk:
         output_json["wrk"] = wrk
-    if any(b.get("extra_info", {}).get("scenario") for b in output_json.get("benchmarks", [])):
+    if any(b.get("extra_info", {}).get("scenario") or b.get("extra_info", {}).get("https_scenario")
+           for b in output_json.get("benchmarks", [])):
         nginx = find_nginx()
         output_json["http_bench"] = {
             "nginx": _version([nginx, "-v"]) if nginx else None,

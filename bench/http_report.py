@@ -1,7 +1,7 @@
 """Turn a pytest-benchmark JSON file from bench/test_http_bench.py into a
 Markdown table and, with --png, a bar chart (matplotlib, from the bench extra).
 
-    python bench/http_report.py bench/results/http.json --png bench/http.png
+    python bench/http_report.py bench/results/local/http.json --png bench/results/local/http.png
 
 Per scenario and client: the median time per request (pytest-benchmark's
 median per timed call divided by the requests each call sends), requests per
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from benchjson import count, cpu_name, load_grouped
 
@@ -236,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(render(results, doc))
     if args.png:
         try:
+            Path(args.png).parent.mkdir(parents=True, exist_ok=True)
             chart(results, doc, args.png)
         except ImportError:
             print("matplotlib is not installed (pip install -e '.[bench]'): no chart",

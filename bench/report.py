@@ -1,7 +1,7 @@
 """Turn a pytest-benchmark JSON file from bench/test_parser_bench.py into a
 Markdown table (standard library only).
 
-    python bench/report.py bench/results/parser.json
+    python bench/report.py bench/results/local/parser.json
 
 Per case and parser: the median time per response (pytest-benchmark's median
 per timed call divided by the responses each call parses), responses per second

@@ -2,8 +2,8 @@
 its peers at 8, 64 and 256 concurrent requests, in one run; wrk with the same
 connection counts as the ceiling; the peak memory of each client.
 
-    pytest bench/test_concurrency_bench.py --benchmark-json=bench/results/concurrency.json
-    python bench/concurrency_report.py bench/results/concurrency.json
+    pytest bench/test_concurrency_bench.py --benchmark-json=bench/results/local/concurrency.json
+    python bench/concurrency_report.py bench/results/local/concurrency.json
 
 Clients (bench/concurrency_clients.py; a peer that is not installed is skipped
 and says so):
@@ -37,7 +37,7 @@ concurrency-{c}-wrk and concurrency-{c}-wrk-again); the ceiling is the better
 of the two, so that a moment of load from elsewhere on the machine does not
 lower it. The figures go into the JSON (the "wrk" section, through the
 conftest's wrk_results; the first one also into the extra_info of the
-level's benchmarks) and into bench/results/wrk_concurrency.json.
+level's benchmarks) and into bench/results/local/wrk_concurrency.json.
 
 test_peak_rss runs each client in a fresh interpreter (`python
 bench/concurrency_clients.py CLIENT URL -n 10000 -c 256`) and records its peak
@@ -68,7 +68,7 @@ from concurrency_clients import CLIENTS
 
 BENCH_DIR = Path(__file__).resolve().parent
 HELPER = BENCH_DIR / "concurrency_clients.py"
-WRK_FILE = BENCH_DIR / "results" / "wrk_concurrency.json"
+WRK_FILE = BENCH_DIR / "results" / "local" / "wrk_concurrency.json"
 
 LEVELS = (8, 64, 256)
 REQUESTS = 4096                  # per timed call

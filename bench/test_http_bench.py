@@ -1,7 +1,7 @@
 """HTTP client throughput against one local nginx: httpool and its peers, in one run.
 
-    pytest bench/test_http_bench.py --benchmark-json=bench/results/http.json
-    python bench/http_report.py bench/results/http.json --png bench/http.png
+    pytest bench/test_http_bench.py --benchmark-json=bench/results/local/http.json
+    python bench/http_report.py bench/results/local/http.json --png bench/results/local/http.png
 
 Clients (a peer that is not installed is skipped and says so; the `bench`
 extra installs them all):
@@ -102,7 +102,7 @@ import pytest
 
 import httpool
 
-from support.nginx import FILES, ECHO_BODY
+from support.nginx import ECHO_BODY, FILES
 
 
 def _optional(name: str):

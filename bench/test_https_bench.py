@@ -1,9 +1,9 @@
 """HTTPS client throughput against one local nginx over TLS 1.3: httpool and its peers, in one run.
 
-    pytest bench/test_https_bench.py --benchmark-json=bench/results/https.json
+    pytest bench/test_https_bench.py --benchmark-json=bench/results/local/https.json
 
-(per request: pytest-benchmark's median per call divided by extra_info's
-requests_per_call)
+(bench/https_report.py: per request is pytest-benchmark's median per call
+divided by extra_info's requests_per_call)
 
 The HTTPS counterpart of bench/test_http_bench.py, with the same rules (read
 that module's docstring); what differs is said here.
@@ -28,11 +28,13 @@ skipped, and none had to be):
 * raw-tls-bio     floor: the same over a blocking TCP socket and an
                   ssl.SSLObject between two ssl.MemoryBIO (SSLContext.wrap_bio),
                   the pattern of asyncio's and uvloop's TLS: sslobj.write, then
-                  sendall(outgoing.read()); reading, sslobj.read into the
-                  buffer until SSLWantReadError, then recv_into a reused
-                  buffer and incoming.write of what came. On a new connection
-                  the handshake's last flight (the client's Finished) leaves
-                  in the same send as the request.
+                  sendall(outgoing.read()); reading, recv_into a reused
+                  256 KiB buffer, incoming.write of what came, then
+                  sslobj.read into the response buffer until the response is
+                  complete or SSLWantReadError (so a response that arrives in
+                  one recv raises none). On a new connection the handshake's
+                  last flight (the client's Finished) leaves in the same send
+                  as the request.
                   The ratio of the two floors is the cost, in Python, of
                   doing the socket I/O oneself around an SSLObject (what an
                   engine with its own socket I/O does) instead of letting an
@@ -76,7 +78,12 @@ In https-3 a client may resume the TLS session of its previous connection
 (a TLS 1.3 ticket): cheaper than a full handshake, and part of what is
 measured. The floors resume (SSLContext.wrap_socket / wrap_bio with
 session= the previous connection's), so that they stay floors for a client
-that resumes. After the timed rounds, every client sends PROBES more requests
+that resumes. Taking a connection's session in CPython (SSLSocket.session,
+SSLObject.session) copies it through i2d_SSL_SESSION and d2i_SSL_SESSION
+(_ssl_session_dup in Modules/_ssl.c), which parses the server's certificate
+again: about 320 µs per call here, with OpenSSL 3.0, whether the handshake was
+full or resumed. The floors pay it once per connection, as httpool does.
+After the timed rounds, every client sends PROBES more requests
 with `Connection: close` to /tls-session, where nginx answers whether the
 connection resumed a session, and its protocol, cipher and key exchange
 group: extra_info["tls"]. For httpool, extra_info also has
@@ -366,7 +373,7 @@ class RawTlsBioClient(_RawTls):
                 n = sock.recv_into(rview)
                 if not n:
                     sock.close()
-                    raise ConnectionError("the server closed the connection in the handshake")
+                    raise ConnectionError("the server closed the connection in the handshake") from None
                 incoming.write(rview[:n])
         self.resumed += obj.session_reused
         return sock, obj, incoming, outgoing
@@ -402,18 +409,22 @@ class RawTlsBioClient(_RawTls):
         sock.sendall(outgoing.read())
         view, rview, got = self.view, self.rview, 0
         read, recv_into, feed = obj.read, sock.recv_into, incoming.write
+        # Feed first, then decrypt until the response is complete or the
+        # records run out: when a recv brings the rest of the response, no
+        # SSLWantReadError is raised (each costs about 3.5 µs here).
         while got < total:
-            try:
-                n = read(total - got, view[got:total])
-            except ssl.SSLWantReadError:
-                n = recv_into(rview)
-                if not n:
-                    raise ConnectionError("the server closed the connection")
-                feed(rview[:n])
-                continue
+            n = recv_into(rview)
             if not n:
-                raise ConnectionError("the server closed the TLS session")
-            got += n
+                raise ConnectionError("the server closed the connection")
+            feed(rview[:n])
+            try:
+                while got < total:
+                    n = read(total - got, view[got:total])
+                    if not n:
+                        raise ConnectionError("the server closed the TLS session")
+                    got += n
+            except ssl.SSLWantReadError:
+                pass
         if close:
             self.session = obj.session
             sock.close()
@@ -739,11 +750,18 @@ def _version(cls) -> str:
         return getattr(cls.module, "__version__", "?")
 
 
+# What the Rust clients' wheels link (their symbols, for the versions measured:
+# pyreqwest 0.15.1, httpr 0.7.8, rnet 2.4.2); they cannot be asked at run time.
+_RUST_TLS = {"pyreqwest": "rustls (aws-lc-rs)", "httpr": "rustls (ring)", "rnet": "BoringSSL"}
+
+
 def _tls_library(cls) -> str | None:
-    """The TLS implementation under the client, where it can be asked."""
+    """The TLS implementation under the client."""
     library = _library(cls)
-    if library in ("raw-tls", "raw-tls-bio", "httpx", "urllib3", "aiohttp"):
-        return ssl.OPENSSL_VERSION
+    if library in ("httpool", "raw-tls", "raw-tls-bio", "httpx", "urllib3", "aiohttp"):
+        return ssl.OPENSSL_VERSION   # Python's ssl module
+    if library in _RUST_TLS:
+        return _RUST_TLS[library]
     if library == "pycurl":
         match = re.search(r"(OpenSSL|BoringSSL|LibreSSL|GnuTLS|wolfSSL|mbedTLS|rustls)\S*",
                           pycurl.version)
@@ -853,7 +871,7 @@ class Runner:
         client = self.clients[0]
         answers = [self._body(client, self._run(client.get_close(url))).decode().split()
                    for _ in range(PROBES)]
-        reused, protocol, cipher, group = answers[-1]
+        _reused, protocol, cipher, group = answers[-1]
         return {"probes": PROBES, "resumed": sum(a[0] == "r" for a in answers),
                 "protocol": protocol, "cipher": cipher, "group": group}
 
@@ -920,7 +938,7 @@ def test_https(benchmark, bench_nginx_tls, bench_tls, place_tls, scenario_key, c
             runner.close()
 
     benchmark.extra_info.update(
-        scenario=scenario.key, client=client, version=_version(cls),
+        https_scenario=scenario.key, client=client, version=_version(cls),
         tls_library=_tls_library(cls), method="GET", path=scenario.path,
         requests_per_call=scenario.requests, concurrency=scenario.concurrency,
         new_connection=scenario.new_connection, body_bytes=len(scenario.body),

@@ -1,7 +1,7 @@
 """Response parse throughput: httpool against httptools and h11, in one run.
 
-    pytest bench/test_parser_bench.py --benchmark-json=bench/results/parser.json
-    python bench/report.py bench/results/parser.json
+    pytest bench/test_parser_bench.py --benchmark-json=bench/results/local/parser.json
+    python bench/report.py bench/results/local/parser.json
 
 Cases (one pytest-benchmark group each, so the three parsers sit side by side):
 
@@ -55,7 +55,6 @@ import httptools
 import pytest
 
 import httpool
-
 
 # --- The responses -------------------------------------------------------
 

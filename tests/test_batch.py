@@ -100,7 +100,7 @@ def test_iter_many_yields_as_completed_and_leaving_early_closes_the_rest(no_sock
             assert sorted(seen) == [4, 5, 6, 7]
             assert silent.wait_closed(4), "leaving the loop must close the requests in flight"
             stats = assert_consistent(pool)
-            assert stats.closed.error == 4
+            assert stats.closed.abandoned == 4
 
 
 def test_per_host_limit_holds_inside_a_batch(no_socket_leak):
@@ -233,3 +233,26 @@ def test_a_batch_of_requests_that_all_fail_at_once_does_not_recurse():
     assert all(isinstance(r, httpool.PoolClosed) for r in results)
     assert results[-1].index == 49_999
     assert_consistent(pool)
+
+
+def test_leaving_a_batch_counts_its_requests_as_abandoned_not_as_server_closes(no_socket_leak):
+    """Connection 1 answers its first request and then holds the second;
+    leaving iter_many early closes it as abandoned by the caller, not as a
+    reused connection the server closed (closed_on_reuse)."""
+
+    def second_request_held_on_conn_1(conn):
+        while (request := conn.read_request()) is not None:
+            if conn.index == 1 and conn.requests == 2:
+                conn.wait_client_close()
+                return
+            respond(conn, request)
+
+    with ScriptedServer(second_request_held_on_conn_1) as server:
+        with httpool.Pool() as pool:
+            pool.request_many([("GET", server.url)] * 2, concurrency=2)   # two idle, reused next
+            results = pool.iter_many([("GET", server.url)] * 2, concurrency=2)
+            assert next(results).status_code == 200
+            results.close()
+            assert server.wait_closed(1)
+            stats = _assert_consistent(pool)
+            assert (stats.closed.abandoned, stats.closed.closed_on_reuse, stats.in_use) == (1, 0, 0)

@@ -15,6 +15,11 @@ import threading
 import time
 
 import pytest
+
+import httpool
+
+from support.accounting import assert_consistent
+from support.apis import APIS, call, expect
 from support.servers import (
     HEADERS_ONLY,
     ScriptedServer,
@@ -24,10 +29,6 @@ from support.servers import (
     partial_response_then_close,
     respond,
 )
-
-import httpool
-from support.accounting import assert_consistent
-from support.apis import APIS, call, expect
 
 MARGIN = 0.5  # seconds a bounded operation may overrun its bound
 

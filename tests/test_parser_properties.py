@@ -199,7 +199,7 @@ def responses(draw, framings=("length", "chunked", "close")):
         chunks = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)]) if body[a:b]]
         encoded = []
         for data in [*chunks, b""]:
-            size = "%x" % len(data)
+            size = f"{len(data):x}"
             size = draw(st.sampled_from([size, size.upper(), "0" * draw(st.integers(0, 3)) + size]))
             ext = b"".join(
                 b";" + name + draw(st.sampled_from([b"", b"=" + name, b'="' + name + b' x"']))

@@ -21,7 +21,6 @@ from support import servers
 from support.nginx import ECHO_BODY, FILES, NginxServer
 from support.servers import ScriptedServer
 
-
 # --------------------------------------------------------------------------
 # A minimal client
 # --------------------------------------------------------------------------
@@ -429,7 +428,7 @@ def test_nginx_serves_files_on_one_connection(nginx: NginxServer) -> None:
 
 def test_nginx_short_keepalive_closes_after_3_requests(nginx_short_keepalive: NginxServer) -> None:
     with connect(nginx_short_keepalive) as sock:
-        for n in (1, 2):
+        for _n in (1, 2):
             _, headers, _ = exchange(sock, "/small")
             assert (headers["connection"], headers["keep-alive"]) == ("keep-alive", "timeout=1")
         _, headers, _ = exchange(sock, "/small")

@@ -13,6 +13,11 @@ from __future__ import annotations
 import time
 
 import pytest
+
+import httpool
+
+from support.accounting import assert_consistent
+from support.apis import APIS, call, expect
 from support.servers import (
     ScriptedServer,
     echo,
@@ -20,10 +25,6 @@ from support.servers import (
     keep_alive,
     never_answer,
 )
-
-import httpool
-from support.accounting import assert_consistent
-from support.apis import APIS, call, expect
 
 MARGIN = 1.0  # seconds a deadline may be overrun before a test calls it ignored
 EARLY = 0.05  # seconds a timeout may fire before its deadline (clock granularity)

@@ -5,6 +5,7 @@ as for plain HTTP: deadlines, reuse, drain, accounting, the retry rule."""
 from __future__ import annotations
 
 import os
+import socket
 import ssl
 import threading
 import time
@@ -12,6 +13,7 @@ import time
 import pytest
 
 import httpool
+
 from support.accounting import assert_consistent
 from support.apis import APIS, call, expect
 from support.nginx import FILES, NginxServer, find_nginx
@@ -270,6 +272,31 @@ def test_application_data_on_an_idle_connection_is_stray(certs, no_socket_leak):
 
 
 # ------------------------------------------------------------------- batches
+
+
+def test_batch_finds_close_notify_that_came_with_the_last_response(certs, no_socket_leak):
+    """close_notify sent right behind a response arrives in the same recv and
+    waits in the SSLObject's input, where the batch's epoll set cannot see it:
+    the idle check must look there, so the next request opens a new
+    connection at once instead of failing and being retried."""
+    def response_and_close_notify_in_one_segment(conn):
+        while (request := conn.read_request()) is not None:
+            if conn.index == 0:
+                # TCP_CORK holds both records until it is lifted: one segment, one recv.
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+                respond(conn, request)
+                conn.close_notify(flush=False)
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+                conn.wait_client_close()
+                return
+            respond(conn, request)
+
+    with tls_server(certs, response_and_close_notify_in_one_segment) as server:
+        with httpool.Pool(verify=certs.ca_path) as pool:
+            results = pool.request_many([("GET", server.url)] * 2, concurrency=1)
+            assert [r.content for r in results] == [b"conn=0 req=1", b"conn=1 req=1"]
+            stats = assert_consistent(pool)
+            assert (stats.stale_eof, stats.retried, stats.closed.closed_on_reuse) == (1, 0, 0)
 
 
 def test_batch_of_64_with_one_stalled_peer(certs, no_socket_leak):

@@ -19,11 +19,10 @@ from httpool._exceptions import (
 from httpool._models import Headers, Request, Timeout
 from httpool._parser import ResponseParser
 from httpool._pool import Pool
-from httpool._response import Response
 from httpool._reasons import CloseReason
+from httpool._response import Response
 from httpool._stats import ClosedStats, OriginStats, PoolStats
 from httpool._version import __version__
-
 
 __all__ = [
     "ClosedStats",

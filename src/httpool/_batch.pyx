@@ -43,6 +43,7 @@ from httpool._exchange cimport (
     limits_of, new_exchange,
 )
 from httpool._idle cimport Doorbell, GRANT_NONE
+from httpool._reasons cimport CLOSE_ABANDONED
 from httpool._response cimport Response, response_of
 from httpool._sys cimport (
     close, epoll_create1, epoll_ctl, epoll_event, epoll_wait, errno, hp_now, EINTR, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL,
@@ -287,8 +288,10 @@ cdef class Batch:
         cdef Exchange exchange
         for exchange in list(self.watched.values()) + self.waiting:
             if exchange.need != NEED_DONE:
+                # The caller gave these up: the server is not to blame.
                 exchange.abort(ConnectionClosed(
-                    f"{exchange.plan.slots.origin}: the batch was abandoned; connection closed"))
+                    f"{exchange.plan.slots.origin}: the batch was abandoned; connection closed"),
+                    CLOSE_ABANDONED)
         self.watched.clear()
         self.waiting = []
         self.queued.clear()

@@ -115,5 +115,6 @@ cdef class Connection:
     # Reuse.
     cdef bint retryable(self)
     cpdef int check_alive(self)       # 0 alive, 1 EOF, 2 stray bytes, 3 reset (transport)
+    cdef bint holds_input(self)       # bytes received but not yet looked at (transport)
     cpdef set_idle(self, double now, double idle_timeout, double max_lifetime)
     cpdef close(self, int reason)     # (transport)

@@ -1,11 +1,9 @@
-from typing import Optional, Union
-
 from typing_extensions import disjoint_base
 
 from httpool._idle import OriginSlots
 from httpool._parser import ResponseParser
 
-_Field = Union[str, bytes, bytearray]
+_Field = str | bytes | bytearray
 
 @disjoint_base
 class AddressList:
@@ -15,12 +13,12 @@ class AddressList:
 class Connection:
     """A connection to one origin. Created by an Exchange; not used directly."""
 
-    slots: Optional[OriginSlots]
+    slots: OriginSlots | None
     expires_at: float
     expire_reason: int
     reused: bool
     def __new__(cls, key: tuple[str, str, int], origin: str,
-                limits: Optional[dict[str, Optional[int]]] = None) -> Connection: ...
+                limits: dict[str, int | None] | None = None) -> Connection: ...
     @property
     def key(self) -> tuple[str, str, int]: ...
     @property

@@ -447,6 +447,11 @@ cdef class Connection:
         response: the connection, not the request, was at fault."""
         return self.reused and (self.received == 0 or self.stray_bytes)
 
+    cdef bint holds_input(self):
+        """Whether the transport holds received bytes nobody has looked at:
+        never for a plain socket, whose bytes wait in the kernel."""
+        return False
+
     cpdef int check_alive(self):
         """Before reuse, without blocking: 0 alive; 1 the server closed (EOF);
         2 unexpected bytes are waiting (e.g. a 408); 3 reset or another error."""

@@ -22,7 +22,13 @@ any I/O. Messages name the origin (``http://host:port``) and what happened.
 Every class pickles with its message (only ``args`` is stored).
 """
 
+from __future__ import annotations
+
 import builtins
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from httpool._response import Response
 
 __all__ = [
     "HTTPError",
@@ -97,11 +103,12 @@ class RemoteProtocolError(ProtocolError):
 class HTTPStatusError(HTTPError):
     """raise_for_status() found a 4xx or 5xx status."""
 
-    def __init__(self, message: str, response: object = None) -> None:
+    def __init__(self, message: str, response: Response | None = None) -> None:
         super().__init__(message)
         self.response = response
 
-    def __reduce__(self):  # the response holds a connection: it does not pickle
+    def __reduce__(self) -> tuple[type[HTTPStatusError], tuple[object, ...]]:
+        # the response holds a connection: it does not pickle
         return (type(self), self.args)
 
 

@@ -113,7 +113,7 @@ cdef class Exchange:
     cdef int advance(self, unsigned int events) except -1
     cdef int granted(self) except -1
     cdef int expire(self) except -1
-    cdef int abort(self, object exc) except -1
+    cdef int abort(self, object exc, int reason=*) except -1
 
     # The response's side: read further, release early, or let go without I/O.
     cdef int want(self, Goal goal) except -1
@@ -146,7 +146,7 @@ cdef class Exchange:
     cdef int _drop(self, int reason) except -1
     cdef int _failed(self, object exc) except -1
     cdef int _failure_reason(self, object exc) except -1
-    cdef int _fail(self, object exc) except -1
+    cdef int _fail(self, object exc, int reason=*) except -1
 
 
 # A new exchange. resolved, watched and bell are a batch's (None for the

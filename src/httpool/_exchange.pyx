@@ -206,9 +206,11 @@ cdef class Exchange:
                 f"{self.plan.slots.origin}: {phase} timed out ({limit} passed); connection closed")
         return self._fail(exc)
 
-    cdef int abort(self, object exc) except -1:
-        """The driver's wait raised (a signal handler did): end here."""
-        return self._fail(exc)
+    cdef int abort(self, object exc, int reason=CLOSE_NONE) except -1:
+        """The driver gives the exchange up: its wait raised (a signal
+        handler did), or the caller left a batch. `reason`, when given, is
+        why its connection closes (else the one `exc` names)."""
+        return self._fail(exc, reason)
 
     cdef str _pool_timeout_text(self, str limit):
         cdef OriginSlots slots = self.plan.slots
@@ -594,10 +596,11 @@ cdef class Exchange:
             return CLOSE_CLOSED_ON_REUSE
         return CLOSE_ERROR
 
-    cdef int _fail(self, object exc) except -1:
+    cdef int _fail(self, object exc, int reason=CLOSE_NONE) except -1:
         """End with `exc`, giving back what the exchange holds."""
         cdef Connection conn = self.conn
-        cdef int reason = self._failure_reason(exc)
+        if reason == CLOSE_NONE:
+            reason = self._failure_reason(exc)
         if reason == CLOSE_TIMEOUT:
             self.core.count_origin(self.plan.slots, COUNT_TIMEOUTS)
         if self.waiter is not None:

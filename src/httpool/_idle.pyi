@@ -1,4 +1,3 @@
-from typing import Optional
 
 from typing_extensions import disjoint_base
 
@@ -30,14 +29,14 @@ class Doorbell:
 class Waiter:
     """A caller waiting for a connection slot."""
 
-    def __new__(cls, slots: OriginSlots, bell: Optional[Doorbell],
-                watched: Optional[dict[int, tuple[Connection, int]]]) -> Waiter: ...
+    def __new__(cls, slots: OriginSlots, bell: Doorbell | None,
+                watched: dict[int, tuple[Connection, int]] | None) -> Waiter: ...
     @property
     def slots(self) -> OriginSlots: ...
     @property
     def grant(self) -> int: ...
     @property
-    def conn(self) -> Optional[Connection]: ...
+    def conn(self) -> Connection | None: ...
 
 @disjoint_base
 class PoolCore:

@@ -197,7 +197,7 @@ cdef class PoolCore:
         while slots.idle and not fresh:
             conn = slots.idle.pop()
             entry = watched.get(conn.fd) if watched is not None else None
-            if entry is not None and (<tuple>entry)[0] is conn:
+            if entry is not None and (<tuple>entry)[0] is conn and not conn.holds_input():
                 # Idle in the caller's epoll set since its last wait, which
                 # reported no byte and no close for it: no peek needed.
                 alive = 0

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator, Mapping
-from typing import Any, Optional, Union
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Protocol, TypedDict, cast
 
 __all__ = ["Timeout", "Headers", "Request"]
 
 
-def _check_seconds(name: str, value: Optional[float]) -> None:
+def _check_seconds(name: str, value: float | None) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -25,18 +25,18 @@ class Timeout:
     pool wait, connect, write and read. The others bound one phase, and read
     and write apply to each wait for the socket (like a socket timeout)."""
 
-    total: Optional[float] = None
-    connect: Optional[float] = 10.0
-    read: Optional[float] = 30.0
-    write: Optional[float] = 30.0
-    pool: Optional[float] = 10.0
+    total: float | None = None
+    connect: float | None = 10.0
+    read: float | None = 30.0
+    write: float | None = 30.0
+    pool: float | None = 10.0
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             _check_seconds(field.name, getattr(self, field.name))
 
     @classmethod
-    def coerce(cls, value: Union[Timeout, float, None], default: Timeout) -> Timeout:
+    def coerce(cls, value: TimeoutSource, default: Timeout) -> Timeout:
         """A Timeout from a request's `timeout=` argument: a number is a total deadline."""
         if value is None:
             return default
@@ -46,7 +46,7 @@ class Timeout:
         return dataclasses.replace(default, total=float(value))
 
 
-def _text(value: Any, what: str) -> str:
+def _text(value: object, what: str) -> str:
     """A header name or value as str; bytes are taken as Latin-1 octets."""
     if isinstance(value, str):
         return value
@@ -55,10 +55,59 @@ def _text(value: Any, what: str) -> str:
     raise TypeError(f"header {what} must be str or bytes, not {type(value).__name__}: {value!r}")
 
 
-HeaderSource = Union["Headers", Mapping[str, str], list, tuple, None]
+# The types of the request arguments, for the signatures of Pool (here, in
+# httpool._pool) and of its compiled base (httpool._request.pyi, httpool._plan.pyi).
+# They are plain aliases, evaluated at import so that typing.get_type_hints()
+# works on Request; nothing checks them at run time (the planner does its own checks).
+
+# A header name or value: str, or bytes taken as Latin-1 octets.
+HeaderField = str | bytes | bytearray
+# headers=: a mapping (a Headers is one), or (name, value) pairs when a name repeats.
+HeaderSource = (Mapping[str, HeaderField] | Mapping[bytes, HeaderField]
+                | Sequence[tuple[HeaderField, HeaderField]] | None)
+
+Buffer = bytes | bytearray | memoryview
 
 
-class Headers(Mapping):
+class Readable(Protocol):
+    """A binary file, as a request body: read in blocks (a regular file is sent
+    with Content-Length from its position, anything else chunked)."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+
+# body=: bytes-like or str (Content-Length), a binary file, or an iterable of
+# bytes-like or str chunks (sent chunked).
+Body = Buffer | str | Readable | Iterable[Buffer | str] | None
+
+# params=: urllib.parse.urlencode(params, doseq=True); a sequence value repeats the key.
+ParamScalar = str | bytes | int | float
+ParamValue = ParamScalar | Sequence[ParamScalar]
+Params = Mapping[str, ParamValue] | Sequence[tuple[str, ParamValue]] | None
+
+# json=: what json.dumps encodes, checked at the top level only: a nested
+# JSONInput would reject a plain dict[str, object], which is what a dict display
+# of mixed values infers to. json.dumps raises TypeError for the rest, before any I/O.
+JSONInput = Mapping[str, object] | Sequence[object] | str | int | float | bool | None
+
+# What Response.json() returns (json.loads without hooks).
+JSONValue = dict[str, "JSONValue"] | list["JSONValue"] | str | int | float | bool | None
+
+# timeout=: a Timeout, or a number of seconds for the whole request.
+TimeoutSource = Timeout | float | None
+
+
+class RequestOptions(TypedDict, total=False):
+    """The keywords of the third item of a (method, url, {keywords}) request
+    of Pool.request_many / iter_many."""
+
+    headers: HeaderSource
+    body: Body
+    params: Params
+    json: JSONInput
+
+
+class Headers(Mapping[str, str]):
     """Case-insensitive, multi-valued HTTP headers with str names and values.
 
     ``headers["set-cookie"]`` joins repeated fields with ", "; ``get_list()``
@@ -67,9 +116,9 @@ class Headers(Mapping):
     __slots__ = ("_items", "_raw")
 
     def __init__(self, headers: HeaderSource = None) -> None:
-        self._raw: Optional[list] = None
+        self._raw: list[tuple[bytes, bytes]] | None = None
         if headers is None:
-            self._items: Optional[list] = []
+            self._items: list[tuple[str, str]] | None = []
         elif isinstance(headers, Headers):
             self._items = list(headers.multi_items())
         else:
@@ -77,28 +126,31 @@ class Headers(Mapping):
             self._items = [(_text(k, "name"), _text(v, "value")) for k, v in pairs]
 
     @classmethod
-    def _from_raw(cls, raw: list) -> Headers:
+    def _from_raw(cls, raw: list[tuple[bytes, bytes]]) -> Headers:
         """From the parser's (bytes, bytes) pairs, decoded on first use."""
         headers = cls.__new__(cls)
         headers._raw = raw
         headers._items = None
         return headers
 
-    def multi_items(self) -> list:
+    def multi_items(self) -> list[tuple[str, str]]:
         """Every (name, value) pair, in order, duplicates kept."""
         if self._items is None:
             # HTTP field values are octets; Latin-1 maps each to one character.
-            self._items = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._raw]
+            # (_raw is set whenever _items is not.)
+            raw = cast("list[tuple[bytes, bytes]]", self._raw)
+            self._items = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
         return self._items
 
     @property
-    def raw(self) -> list:
+    def raw(self) -> list[tuple[bytes, bytes]]:
         """The (name, value) pairs as bytes."""
         if self._raw is None:
-            self._raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self._items]
+            items = cast("list[tuple[str, str]]", self._items)   # set whenever _raw is not
+            self._raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in items]
         return self._raw
 
-    def get_list(self, name: str) -> list:
+    def get_list(self, name: str) -> list[str]:
         lowered = name.lower()
         return [v for k, v in self.multi_items() if k.lower() == lowered]
 
@@ -140,6 +192,10 @@ class Request:
     method: str
     url: str
     headers: HeaderSource = None
-    body: Any = None
-    params: Any = None
-    json: Any = None
+    body: Body = None
+    params: Params = None
+    json: JSONInput = None
+
+
+# One item of Pool.request_many / iter_many.
+RequestItem = Request | tuple[str, str] | tuple[str, str, RequestOptions]

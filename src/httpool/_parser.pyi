@@ -1,8 +1,6 @@
-from typing import Optional, Union
-
 from typing_extensions import disjoint_base
 
-_Buffer = Union[bytes, bytearray, memoryview]
+_Buffer = bytes | bytearray | memoryview
 
 @disjoint_base
 class ResponseParser:
@@ -13,7 +11,7 @@ class ResponseParser:
         *,
         max_header_bytes: int = 65536,
         max_headers: int = 100,
-        max_body_size: Optional[int] = None,
+        max_body_size: int | None = None,
         max_interim: int = 5,
     ) -> ResponseParser:
         """Limits; a response over one is refused with a RemoteProtocolError that
@@ -53,11 +51,11 @@ class ResponseParser:
         """Transfer-Encoding in an HTTP/1.0 response, chunked applied twice, or an
         obs-fold in Connection: the response is read, the connection never reused."""
     @property
-    def keep_alive_timeout(self) -> Optional[float]: ...
+    def keep_alive_timeout(self) -> float | None: ...
     @property
-    def keep_alive_max(self) -> Optional[int]: ...
+    def keep_alive_max(self) -> int | None: ...
     @property
-    def content_length(self) -> Optional[int]: ...
+    def content_length(self) -> int | None: ...
     @property
     def chunked(self) -> bool: ...
     @property

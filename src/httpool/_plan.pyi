@@ -1,16 +1,9 @@
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Optional, Union
+from collections.abc import Iterable, Iterator
 
-from _typeshed import SupportsRead
 from typing_extensions import disjoint_base
 
 from httpool._idle import OriginSlots, PoolCore
-from httpool._models import HeaderSource
-
-_Buffer = Union[bytes, bytearray, memoryview]
-# What request(..., body=) takes: sent with Content-Length, or chunked.
-_Body = Union[_Buffer, str, SupportsRead[bytes], Iterable[Union[_Buffer, str]], None]
-_Params = Union[Mapping[str, Any], Sequence[tuple[str, Any]], None]
+from httpool._models import Body, Buffer, HeaderSource, JSONInput, Params
 
 class _Target:
     """Where a URL points, parsed once and cached."""
@@ -31,8 +24,8 @@ class Plan:
     """A request ready to send: checked, its head encoded, its body framed."""
 
     def __init__(self, method: str, url: str, path: str, target: _Target, slots: OriginSlots,
-                 head: bytes, body: Optional[_Buffer],
-                 chunks: Optional[Iterator[Union[_Buffer, str]]], chunked: bool, length: int,
+                 head: bytes, body: Buffer | None,
+                 chunks: Iterator[Buffer | str] | None, chunked: bool, length: int,
                  client_close: bool, replayable: bool) -> None: ...
     @property
     def method(self) -> str: ...
@@ -47,9 +40,9 @@ class Plan:
     @property
     def head(self) -> bytes: ...
     @property
-    def body(self) -> Optional[_Buffer]: ...
+    def body(self) -> Buffer | None: ...
     @property
-    def chunks(self) -> Optional[Iterator[Union[_Buffer, str]]]: ...
+    def chunks(self) -> Iterator[Buffer | str] | None: ...
     @property
     def chunked(self) -> bool: ...
     @property
@@ -66,9 +59,9 @@ class Planner:
     """Checks and encodes requests once: default headers, parsed URLs, cached plans."""
 
     def __init__(self, core: PoolCore, headers: list[tuple[str, str]]) -> None: ...
-    def plan(self, method: str, url: str, headers: HeaderSource, body: _Body, params: _Params,
-             json: Any) -> Plan: ...
-    def _target(self, url: str, params: _Params) -> tuple[_Target, str, str]: ...
+    def plan(self, method: str, url: str, headers: HeaderSource, body: Body, params: Params,
+             json: JSONInput) -> Plan: ...
+    def _target(self, url: str, params: Params) -> tuple[_Target, str, str]: ...
     def _head(self, method: str, target: _Target, path: str,
-              extra: Optional[list[tuple[str, str]]],
+              extra: list[tuple[str, str]] | None,
               framing: list[tuple[str, str]]) -> tuple[bytes, bool]: ...

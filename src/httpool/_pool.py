@@ -15,16 +15,27 @@ import os
 import ssl
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Optional, Union
+from contextlib import AbstractContextManager
+from typing import Literal, Union, cast, overload
 
 from httpool._batch import Batch
 from httpool._exchange import Settings
 from httpool._idle import PoolCore
-from httpool._models import Headers, Request, Timeout
+from httpool._models import (
+    Body,
+    Headers,
+    HeaderSource,
+    JSONInput,
+    Params,
+    Request,
+    RequestItem,
+    Timeout,
+    TimeoutSource,
+)
 from httpool._plan import Planner
+from httpool._reasons import CloseReason
 from httpool._request import Client
 from httpool._response import Response
-from httpool._reasons import CloseReason
 from httpool._stats import OriginStats, PoolStats
 from httpool._tls import TLSConfig
 from httpool._version import __version__
@@ -37,7 +48,7 @@ _FRAMING = frozenset({"content-length", "transfer-encoding"})
 
 # Every pool, so that a forked child forgets the parent's connections (httpool._conn
 # closes the child's copies of their descriptors).
-_pools: weakref.WeakSet = weakref.WeakSet()
+_pools: weakref.WeakSet[Pool] = weakref.WeakSet()
 
 
 def _forget_in_child() -> None:
@@ -48,6 +59,12 @@ def _forget_in_child() -> None:
 os.register_at_fork(after_in_child=_forget_in_child)
 
 
+# (method, url, headers, body, params, json) of one request, as Planner.plan takes them.
+_RequestArgs = tuple[str, str, HeaderSource, Body, Params, JSONInput]
+# Pool.verify= and cert=: a path is a str or an os.PathLike.
+_Path = Union[str, "os.PathLike[str]"]
+
+
 class _Stream:
     """The context manager of Pool.stream(). Not a generator: one dropped
     without its `with` block ending must not drain from a finalizer; its
@@ -55,23 +72,25 @@ class _Stream:
 
     __slots__ = ("_pool", "_args", "_response")
 
-    def __init__(self, pool: Pool, args: tuple) -> None:
+    def __init__(self, pool: Pool, args: tuple[str, str, HeaderSource, Body, Params, JSONInput,
+                                               TimeoutSource]) -> None:
         self._pool = pool
         self._args = args
-        self._response: Optional[Response] = None
+        self._response: Response | None = None
 
     def __enter__(self) -> Response:
         self._response = self._pool._open_stream(*self._args)
         return self._response
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         response, self._response = self._response, None
         if response is not None:
             response.close()
 
 
-def _request_args(item: Any) -> tuple:
-    """(method, url, headers, body, params, json) of one request_many item."""
+def _request_args(item: object) -> _RequestArgs:
+    """(method, url, headers, body, params, json) of one request_many item, checked
+    (typed callers pass a RequestItem; others may pass anything)."""
     if isinstance(item, Request):
         return item.method, item.url, item.headers, item.body, item.params, item.json
     if isinstance(item, tuple) and len(item) in (2, 3):
@@ -87,7 +106,7 @@ def _request_args(item: Any) -> tuple:
                     f"not {item!r}")
 
 
-def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
+def _positive_int(name: str, value: object, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     if value < minimum:
@@ -95,7 +114,7 @@ def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
     return value
 
 
-def _seconds(name: str, value: Any) -> float:
+def _seconds(name: str, value: object) -> float:
     """Seconds as a float, -1.0 for None (no limit)."""
     if value is None:
         return -1.0
@@ -104,7 +123,7 @@ def _seconds(name: str, value: Any) -> float:
     return float(value)
 
 
-def _optional_int(name: str, value: Any, minimum: int) -> Optional[int]:
+def _optional_int(name: str, value: object, minimum: int) -> int | None:
     return None if value is None else _positive_int(name, value, minimum)
 
 
@@ -121,26 +140,26 @@ class Pool(Client):
         max_connections_per_host: int = 10,
         max_connections: int = 100,
         max_idle_per_host: int = 10,
-        idle_timeout: Optional[float] = 30.0,
-        max_lifetime: Optional[float] = None,
+        idle_timeout: float | None = 30.0,
+        max_lifetime: float | None = None,
         max_drain: int = 262144,
-        max_drain_time: Optional[float] = 0.05,
+        max_drain_time: float | None = 0.05,
         retries: int = 1,
-        timeout: Union[Timeout, float, None] = None,
-        headers: Union[Mapping[str, str], list, None] = None,
-        max_body_size: Optional[int] = None,
+        timeout: TimeoutSource = None,
+        headers: HeaderSource = None,
+        max_body_size: int | None = None,
         max_header_bytes: int = 65536,
         max_headers: int = 100,
         max_interim: int = 5,
-        verify: Union[bool, str, os.PathLike, ssl.SSLContext] = True,
-        cert: Union[str, os.PathLike, tuple, None] = None,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
+        cert: str | os.PathLike[str] | tuple[_Path, _Path] | None = None,
     ) -> None:
         _positive_int("max_connections_per_host", max_connections_per_host)
         _positive_int("max_connections", max_connections)
         _positive_int("max_idle_per_host", max_idle_per_host, 0)
         _positive_int("max_drain", max_drain, 0)
         _positive_int("retries", retries, 0)
-        parser_limits = {
+        parser_limits: dict[str, int | None] = {
             "max_body_size": _optional_int("max_body_size", max_body_size, 0),
             "max_header_bytes": _positive_int("max_header_bytes", max_header_bytes, 64),
             "max_headers": _positive_int("max_headers", max_headers),
@@ -164,17 +183,29 @@ class Pool(Client):
 
     # ---------------------------------------------------------------- API
 
-    def stream(self, method: str, url: str, *, headers: Any = None, body: Any = None,
-               params: Any = None, json: Any = None,
-               timeout: Union[Timeout, float, None] = None) -> _Stream:
+    def stream(self, method: str, url: str, *, headers: HeaderSource = None, body: Body = None,
+               params: Params = None, json: JSONInput = None,
+               timeout: TimeoutSource = None) -> AbstractContextManager[Response]:
         """Send a request when the `with` block is entered; the body is read by
         the caller (iter_bytes, read). Leaving the block releases the response,
         draining what is left."""
         return _Stream(self, (method, url, headers, body, params, json, timeout))
 
-    def request_many(self, requests: Iterable[Any], *, concurrency: int = 64,
-                     timeout: Union[Timeout, float, None] = None,
-                     return_exceptions: bool = False) -> list:
+    # return_exceptions=True puts each failure in its request's place: an
+    # HTTPError, or whatever else ended that request (a body iterator's own
+    # exception, a TypeError for a chunk that is not bytes), hence Exception.
+    @overload
+    def request_many(self, requests: Iterable[RequestItem], *, concurrency: int = 64,
+                     timeout: TimeoutSource = None,
+                     return_exceptions: Literal[False] = False) -> list[Response]: ...
+    @overload
+    def request_many(self, requests: Iterable[RequestItem], *, concurrency: int = 64,
+                     timeout: TimeoutSource = None,
+                     return_exceptions: bool) -> list[Response | Exception]: ...
+
+    def request_many(self, requests: Iterable[RequestItem], *, concurrency: int = 64,
+                     timeout: TimeoutSource = None,
+                     return_exceptions: bool = False) -> list[Response] | list[Response | Exception]:
         """Send many requests, up to `concurrency` in flight at once from this
         thread, and return their responses (bodies read) in input order.
 
@@ -185,7 +216,7 @@ class Pool(Client):
         takes the request's place. Requests beyond the pool's connection
         limits wait for a connection inside the batch (stats().waiting)."""
         batch = self._batch(requests, concurrency, timeout)
-        results: list = [None] * len(batch)
+        results: list[Response | Exception | None] = [None] * len(batch)
         try:
             while (done := batch.next_done()) is not None:
                 index, result = done
@@ -194,11 +225,21 @@ class Pool(Client):
                 results[index] = result
         finally:
             batch.close()
-        return results
+        # Every index was filled: a batch yields each request once.
+        return cast("list[Response | Exception]", results)
 
-    def iter_many(self, requests: Iterable[Any], *, concurrency: int = 64,
-                  timeout: Union[Timeout, float, None] = None,
-                  return_exceptions: bool = False) -> Iterator[Any]:
+    @overload
+    def iter_many(self, requests: Iterable[RequestItem], *, concurrency: int = 64,
+                  timeout: TimeoutSource = None,
+                  return_exceptions: Literal[False] = False) -> Iterator[Response]: ...
+    @overload
+    def iter_many(self, requests: Iterable[RequestItem], *, concurrency: int = 64,
+                  timeout: TimeoutSource = None,
+                  return_exceptions: bool) -> Iterator[Response | Exception]: ...
+
+    def iter_many(self, requests: Iterable[RequestItem], *, concurrency: int = 64,
+                  timeout: TimeoutSource = None,
+                  return_exceptions: bool = False) -> Iterator[Response | Exception]:
         """Like request_many, yielding each response as it completes; its
         `index` is the request's position in the input. Leaving the loop early
         closes what is still in flight."""
@@ -212,7 +253,8 @@ class Pool(Client):
         finally:
             batch.close()
 
-    def _batch(self, requests: Iterable[Any], concurrency: int, timeout: Any) -> Batch:
+    def _batch(self, requests: Iterable[RequestItem], concurrency: int,
+               timeout: TimeoutSource) -> Batch:
         """Plan every request (bad arguments raise here, before any I/O)."""
         _positive_int("concurrency", concurrency)
         plans = [self._planner.plan(*_request_args(item)) for item in requests]
@@ -220,7 +262,7 @@ class Pool(Client):
 
     def stats(self) -> PoolStats:
         """Counters of the whole pool, with per-origin figures."""
-        origins = {}
+        origins: dict[str, OriginStats] = {}
         for slots in self._core.origins():
             counts, closed = slots.counters()
             origins[slots.origin] = OriginStats.from_counters(counts, closed, slots.idle_count, slots.open)
@@ -237,7 +279,7 @@ class Pool(Client):
     def __enter__(self) -> Pool:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __repr__(self) -> str:

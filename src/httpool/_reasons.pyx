@@ -27,7 +27,9 @@ CLOSE_ROWS = (
     (CLOSE_ERROR, "error", "network or protocol error"),
     (CLOSE_POOL_FULL, "pool_full", "no room in the idle stack, or evicted for another origin"),
     (CLOSE_POOL_CLOSE, "pool_close", "pool.close(), or a fork left it to the parent"),
-    (CLOSE_ABANDONED, "abandoned", "a response was garbage-collected with its body unread"),
+    (CLOSE_ABANDONED, "abandoned",
+     "given up by the caller: a response garbage-collected with its body unread, "
+     "or a request in flight when its batch was closed"),
     (CLOSE_EARLY_RESPONSE, "early_response",
      "the server answered before the request body was sent whole; the rest was not sent"),
     (CLOSE_DRAIN_TIME, "drain_time", "an unread body took longer than max_drain_time to drain"),

@@ -1,13 +1,16 @@
-from typing import Any, Union
-
 from typing_extensions import disjoint_base
 
 from httpool._exchange import Settings
-from httpool._models import HeaderSource, Timeout
-from httpool._plan import Planner, _Body, _Params
+from httpool._models import Body, HeaderSource, JSONInput, Params, Timeout, TimeoutSource
+from httpool._plan import Planner
 from httpool._response import Response
 
-_Timeout = Union[Timeout, float, None]
+# The keywords of every request method, as httpool.Pool documents them:
+#   headers: a mapping or (name, value) pairs, str or bytes (Latin-1)
+#   body:    bytes-like or str, a binary file, or an iterable of bytes chunks
+#   params:  a mapping or (key, value) pairs, urlencoded into the query
+#   json:    a value json.dumps encodes (body= and json= exclude each other)
+#   timeout: a Timeout, or a number of seconds for the whole request
 
 @disjoint_base
 class Client:
@@ -18,21 +21,29 @@ class Client:
     @property
     def _planner(self) -> Planner: ...
     def _setup(self, settings: Settings, planner: Planner, timeout: Timeout) -> None: ...
-    def request(self, method: str, url: str, *, headers: HeaderSource = None, body: _Body = None,
-                params: _Params = None, json: Any = None, timeout: _Timeout = None) -> Response: ...
-    def get(self, url: str, *, headers: HeaderSource = None, body: _Body = None,
-            params: _Params = None, json: Any = None, timeout: _Timeout = None) -> Response: ...
-    def head(self, url: str, *, headers: HeaderSource = None, body: _Body = None,
-             params: _Params = None, json: Any = None, timeout: _Timeout = None) -> Response: ...
-    def post(self, url: str, *, headers: HeaderSource = None, body: _Body = None,
-             params: _Params = None, json: Any = None, timeout: _Timeout = None) -> Response: ...
-    def put(self, url: str, *, headers: HeaderSource = None, body: _Body = None,
-            params: _Params = None, json: Any = None, timeout: _Timeout = None) -> Response: ...
-    def patch(self, url: str, *, headers: HeaderSource = None, body: _Body = None,
-              params: _Params = None, json: Any = None, timeout: _Timeout = None) -> Response: ...
-    def delete(self, url: str, *, headers: HeaderSource = None, body: _Body = None,
-               params: _Params = None, json: Any = None, timeout: _Timeout = None) -> Response: ...
-    def options(self, url: str, *, headers: HeaderSource = None, body: _Body = None,
-                params: _Params = None, json: Any = None, timeout: _Timeout = None) -> Response: ...
-    def _open_stream(self, method: str, url: str, headers: HeaderSource, body: _Body,
-                     params: _Params, json: Any, timeout: _Timeout) -> Response: ...
+    def request(self, method: str, url: str, *, headers: HeaderSource = None,
+                body: Body = None, params: Params = None, json: JSONInput = None,
+                timeout: TimeoutSource = None) -> Response: ...
+    def get(self, url: str, *, headers: HeaderSource = None,
+            body: Body = None, params: Params = None, json: JSONInput = None,
+            timeout: TimeoutSource = None) -> Response: ...
+    def head(self, url: str, *, headers: HeaderSource = None,
+             body: Body = None, params: Params = None, json: JSONInput = None,
+             timeout: TimeoutSource = None) -> Response: ...
+    def post(self, url: str, *, headers: HeaderSource = None,
+             body: Body = None, params: Params = None, json: JSONInput = None,
+             timeout: TimeoutSource = None) -> Response: ...
+    def put(self, url: str, *, headers: HeaderSource = None,
+            body: Body = None, params: Params = None, json: JSONInput = None,
+            timeout: TimeoutSource = None) -> Response: ...
+    def patch(self, url: str, *, headers: HeaderSource = None,
+              body: Body = None, params: Params = None, json: JSONInput = None,
+              timeout: TimeoutSource = None) -> Response: ...
+    def delete(self, url: str, *, headers: HeaderSource = None,
+               body: Body = None, params: Params = None, json: JSONInput = None,
+               timeout: TimeoutSource = None) -> Response: ...
+    def options(self, url: str, *, headers: HeaderSource = None,
+                body: Body = None, params: Params = None, json: JSONInput = None,
+                timeout: TimeoutSource = None) -> Response: ...
+    def _open_stream(self, method: str, url: str, headers: HeaderSource, body: Body,
+                     params: Params, json: JSONInput, timeout: TimeoutSource) -> Response: ...

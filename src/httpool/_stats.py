@@ -13,26 +13,31 @@ sum without a change here.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from httpool._reasons import CLOSE_REASONS, COUNTERS
 
+# Type checkers read _stats.pyi, which spells the classes out; the classes
+# built here are not visible to them, hence the Any of these helpers.
 
-def _add(self, other):
+
+def _add(self: Any, other: Any) -> Any:
     return type(self)(**{field.name: getattr(self, field.name) + getattr(other, field.name)
                          for field in dataclasses.fields(self)})
 
 
-def _total(self) -> int:
+def _total(self: Any) -> int:
     return sum(getattr(self, name) for name in CLOSE_REASONS)
 
 
-def _from_counters(cls, counts: tuple, closed: tuple, idle: int, open_: int) -> OriginStats:
+def _from_counters(cls: Any, counts: tuple[int, ...], closed: tuple[int, ...], idle: int,
+                   open_: int) -> Any:
     """The figures of one origin, from OriginSlots.counters() and its slot counts."""
     # closed[0] is CLOSE_NONE, never counted.
     return cls(*counts, idle=idle, in_use=open_ - idle, closed=ClosedStats(*closed[1:]))
 
 
-def _counts(name: str, fields: list, doc: str, **methods) -> type:
+def _counts(name: str, fields: list[Any], doc: str, **methods: object) -> type:
     """A frozen dataclass of figures that add up with +."""
     namespace = {"__module__": __name__, "__doc__": doc, "__add__": _add, **methods}
     return dataclasses.make_dataclass(name, fields, frozen=True, namespace=namespace)
@@ -60,7 +65,7 @@ class PoolStats(OriginStats):
     """The pool's counters: totals, waiting callers, and per-origin figures."""
 
     waiting: int = 0
-    origins: dict = dataclasses.field(default_factory=dict)
+    origins: dict[str, OriginStats] = dataclasses.field(default_factory=dict)
 
     def __str__(self) -> str:
         counts = " ".join(f"{name}={getattr(self, name)}" for name in COUNTERS)

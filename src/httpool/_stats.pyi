@@ -1,4 +1,5 @@
 import dataclasses
+
 # The fields derive from httpool._reasons' rows at run time; tests/test_reasons.py
 # checks that these lists match them.
 

@@ -1,12 +1,11 @@
 import os
 import ssl
-from typing import Optional, Union
 
 from typing_extensions import disjoint_base
 
 from httpool._conn import Connection
 
-_Path = Union[str, os.PathLike[str]]
+_Path = str | os.PathLike[str]
 
 def describe_tls_error(exc: BaseException, host: str) -> str: ...
 
@@ -16,16 +15,17 @@ class TLSConfig:
     SSLContext is built on the first https connection (loading the system's
     trust store takes milliseconds that plain HTTP users need not pay)."""
 
-    def __init__(self, verify: Union[bool, _Path, ssl.SSLContext] = True,
-                 cert: Union[_Path, tuple[_Path, _Path], None] = None) -> None: ...
+    def __init__(self, verify: bool | _Path | ssl.SSLContext = True,
+                 cert: _Path | tuple[_Path, _Path] | None = None) -> None: ...
     @property
-    def verify(self) -> Union[bool, _Path, ssl.SSLContext]: ...
+    def verify(self) -> bool | _Path | ssl.SSLContext: ...
     @property
-    def cert(self) -> Union[_Path, tuple[_Path, _Path], None]: ...
+    def cert(self) -> _Path | tuple[_Path, _Path] | None: ...
     @property
     def sessions(self) -> dict[tuple[str, str, int], ssl.SSLSession]: ...
     def _build_context(self) -> ssl.SSLContext: ...
 
+@disjoint_base
 class TLSConnection(Connection):
     """A Connection whose transport is TLS. Everything above the transport
     (parsing, reuse, deadlines, the engine) is the same."""

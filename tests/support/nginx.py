@@ -60,7 +60,11 @@ import time
 from pathlib import Path
 
 from httpool.bench.embedded_server import (
-    congestion_control, find_nginx, listening_socket, nginx_config, spawn_nginx,
+    congestion_control,
+    find_nginx,
+    listening_socket,
+    nginx_config,
+    spawn_nginx,
 )
 
 HOST = "127.0.0.1"

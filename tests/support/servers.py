@@ -439,13 +439,15 @@ class ServerConn:
                 return False
             time.sleep(0.001)
 
-    def close_notify(self) -> None:
+    def close_notify(self, *, flush: bool = True) -> None:
         """TLS: send close_notify, without waiting for the client's, and
-        keep the TCP connection open."""
+        keep the TCP connection open; then wait until it is delivered
+        (unless flush=False)."""
         self.sock.setblocking(False)
         with contextlib.suppress(ssl.SSLWantReadError):
             self.sock.unwrap()   # the first step writes close_notify; the second would wait
-        self.flush()
+        if flush:
+            self.flush()
 
     def close(self) -> None:
         """Close the socket: FIN (RST if unread input is pending)."""

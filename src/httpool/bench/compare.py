@@ -18,13 +18,17 @@ did not get a single response; it keeps its figures and gets a ``problem``
 too when some requests failed or a response was not the expected 200 with
 the expected body size, so that a wrong server or a broken client never
 passes as a fast one.
+
+Rows are appended to the caller's list as each run ends, so that after
+Ctrl-C (KeyboardInterrupt goes on up) the caller still has every finished
+row, and the interrupted run's results so far as a last row whose problem
+says it was interrupted.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Optional
 
 from httpool.bench._server import ONE_MIB_BODY, SMALL_BODY
 from httpool.bench.loadgen import Budget, LoadRun, Result
@@ -60,12 +64,12 @@ def scenarios(numbers: Sequence[int] = (1, 3, 5), in_flight: Sequence[int] = (8,
 class Row:
     scenario: Scenario
     peer: Peer
-    result: Optional[Result] = None
-    problem: Optional[str] = None
-    ratio: Optional[float] = None  # httpool's requests/s / this client's
+    result: Result | None = None
+    problem: str | None = None
+    ratio: float | None = None  # httpool's requests/s / this client's
 
 
-def _problem(result: Result, scenario: Scenario) -> Optional[str]:
+def _problem(result: Result, scenario: Scenario) -> str | None:
     if result.errors:
         name, count = max(result.errors.items(), key=lambda item: item[1])
         return f"{result.error_total} errors, {count} {name}: {result.error_examples[name]}"
@@ -79,30 +83,42 @@ def _problem(result: Result, scenario: Scenario) -> Optional[str]:
 
 def compare(base_url: str, peers: Sequence[Peer], plan: Sequence[Scenario], *,
             budget: Callable[[Scenario], Budget], warmup: Callable[[Scenario], Budget],
-            timeout: float, on_run: Callable[[int, int, Scenario, LoadRun], None]) -> list[Row]:
-    """Run every scenario of `plan` with every peer; on_run(index, total,
+            timeout: float, on_run: Callable[[int, int, Scenario, LoadRun], None],
+            rows: list[Row] | None = None) -> list[Row]:
+    """Run every scenario of `plan` with every peer, appending a Row to `rows`
+    (a new list if None, returned) as each run ends; on_run(index, total,
     scenario, run) is called as each run starts."""
-    rows = []
+    rows = [] if rows is None else rows
     total = len(plan) * len(peers)
     for scenario in plan:
-        scenario_rows = []
+        base: Result | None = None  # httpool's, the first peer's
         for peer in peers:
             run = LoadRun(peer, base_url + scenario.path, concurrency=scenario.concurrency,
                           budget=budget(scenario), warmup=warmup(scenario), timeout=timeout)
-            on_run(len(rows) + len(scenario_rows) + 1, total, scenario, run)
+            on_run(len(rows) + 1, total, scenario, run)
             row = Row(scenario, peer)
             try:
                 row.result = run.execute()
+            except KeyboardInterrupt:
+                if run.partial is not None and run.partial.responses:
+                    row.result = run.partial
+                    row.problem = f"interrupted after {run.partial.elapsed_s:.2f} s (results so far)"
+                    _set_ratio(row, base)
+                    rows.append(row)
+                raise
             except Exception as exc:  # a peer that cannot run at all is reported, not fatal
                 row.problem = f"{type(exc).__name__}: {exc}"
             else:
                 row.problem = _problem(row.result, scenario)
                 if not row.result.responses:
                     row.result = None
-            scenario_rows.append(row)
-        base = scenario_rows[0].result if scenario_rows and scenario_rows[0].peer.name == "httpool" else None
-        for row in scenario_rows:
-            if base is not None and row.result is not None and row.result.requests_per_s > 0:
-                row.ratio = base.requests_per_s / row.result.requests_per_s
-        rows += scenario_rows
+            if peer.name == "httpool" and peer is peers[0]:
+                base = row.result
+            _set_ratio(row, base)
+            rows.append(row)
     return rows
+
+
+def _set_ratio(row: Row, base: Result | None) -> None:
+    if base is not None and row.result is not None and row.result.requests_per_s > 0:
+        row.ratio = base.requests_per_s / row.result.requests_per_s

@@ -31,7 +31,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import IO, Optional, Union
+from typing import IO
 
 from httpool.bench._server import ONE_MIB_BODY, SMALL_BODY, BenchServer
 
@@ -98,7 +98,7 @@ _TLS_DIRECTIVES = """
 def nginx_config(work: Path, port: int, *, keepalive_timeout: str = "75s",
                  keepalive_requests: int = 1_000_000, worker_connections: int = 4096,
                  log_level: str = "warn", access_log: str = "off", locations: str = "",
-                 ssl_certificate: Optional[str] = None, ssl_certificate_key: Optional[str] = None,
+                 ssl_certificate: str | None = None, ssl_certificate_key: str | None = None,
                  tls12: bool = False) -> str:
     """An nginx.conf serving the files under work/html on 127.0.0.1:port,
     one worker, everything under `work` (no root-owned paths; `user root`
@@ -125,7 +125,7 @@ class ServerError(RuntimeError):
     """The embedded server did not start."""
 
 
-def find_nginx() -> Optional[str]:
+def find_nginx() -> str | None:
     """Path of the nginx binary: $HTTPOOL_NGINX, PATH, then /usr/sbin/nginx."""
     candidates = [os.environ.get("HTTPOOL_NGINX"), shutil.which("nginx"), "/usr/sbin/nginx"]
     for candidate in candidates:
@@ -169,7 +169,7 @@ def congestion_control(sock: socket.socket) -> str:
 
 
 def spawn_nginx(binary: str, work: Path, config: Path, error_log: Path,
-                listener: socket.socket, output: Union[int, IO[bytes]]) -> "subprocess.Popen[bytes]":
+                listener: socket.socket, output: int | IO[bytes]) -> subprocess.Popen[bytes]:
     """Start nginx with `config`, serving on `listener`.
 
     The socket is handed over the way nginx's binary upgrade does it (its fd
@@ -208,7 +208,7 @@ class NginxServer:
         self.version = self._version()
         self.congestion_control = "?"
         self._work = Path(tempfile.mkdtemp(prefix="httpool-bench-nginx-"))
-        self._proc: Optional[subprocess.Popen[bytes]] = None
+        self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -290,10 +290,10 @@ class BuiltinServer:
         self._server.stop()
 
 
-EmbeddedServer = Union[NginxServer, BuiltinServer]
+EmbeddedServer = NginxServer | BuiltinServer
 
 
-def start_server(choice: str) -> tuple[EmbeddedServer, Optional[str]]:
+def start_server(choice: str) -> tuple[EmbeddedServer, str | None]:
     """Start the server `choice` asks for ("auto", "nginx" or "builtin").
 
     Returns it and, when "auto" fell back to the built-in server although

@@ -25,11 +25,21 @@ deadline, not for what it did within it. (A thread or task has at most one
 response after the deadline, the one in flight then; a batch has its last
 chunk's.)
 Latency percentiles are nearest-rank over every response, late ones included.
+A late request was either sent before the deadline (in flight then, or
+answered just before it and handed back just after) or, in a batch, still
+queued in it (handed to iter_many but not sent: at most ``concurrency`` are in
+flight, the rest of the chunk waits); ``Result.late_queued`` counts the second
+kind, told by the send time (the response's arrival as seen here less its
+latency, which runs from the send, as wrk's; a late hand-back can only move a
+request to this side). ``LoadRun.outstanding()`` gives the live split:
+in flight and queued.
 
 Ctrl-C: the budget is stopped so that every worker ends after its current
 request, the workers are given a moment to do so (they are daemon threads and
-cannot hold the process), the client is closed, and KeyboardInterrupt goes on
-up. Under asyncio, ``asyncio.run`` cancels the tasks itself.
+cannot hold the process), the results of the measured phase so far are kept in
+``LoadRun.partial`` (``Result.interrupted``: counted over the time it ran), the
+client is closed, and KeyboardInterrupt goes on up. Under asyncio,
+``asyncio.run`` cancels the tasks itself, and the same results are kept.
 """
 
 from __future__ import annotations
@@ -42,11 +52,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, Optional
+from typing import Any
 
 from httpool.bench.peers import Peer
 
-__all__ = ["Budget", "LoadRun", "Result"]
+__all__ = ["BATCH_CHUNK", "Budget", "LoadRun", "Result"]
+
+BATCH_CHUNK = 16  # a batch is handed BATCH_CHUNK * concurrency requests at a time
 
 _clock = time.perf_counter_ns
 _JOIN_AFTER_INTERRUPT = 1.0  # seconds given to each worker thread to finish its request
@@ -55,7 +67,7 @@ _JOIN_AFTER_INTERRUPT = 1.0  # seconds given to each worker thread to finish its
 class Budget:
     """When a run stops: after `requests` in all, or `seconds` after start()."""
 
-    def __init__(self, *, requests: Optional[int] = None, seconds: Optional[float] = None) -> None:
+    def __init__(self, *, requests: int | None = None, seconds: float | None = None) -> None:
         if (requests is None) == (seconds is None):
             raise ValueError("give requests or seconds")
         self.requests = requests
@@ -84,13 +96,15 @@ class Budget:
 class Recorder:
     """What one worker saw."""
 
-    __slots__ = ("budget", "latencies", "late", "statuses", "body_bytes", "errors",
-                 "error_examples", "error_count")
+    __slots__ = ("budget", "latencies", "late", "late_queued", "submitted", "statuses",
+                 "body_bytes", "errors", "error_examples", "error_count")
 
     def __init__(self, budget: Budget) -> None:
         self.budget = budget
         self.latencies: list[int] = []  # ns, successful requests only
         self.late = 0                   # responses after a seconds budget's deadline
+        self.late_queued = 0            # of those, sent after it (queued in a batch then)
+        self.submitted = 0              # requests handed to a batch (batch only)
         self.statuses: dict[int, int] = {}
         self.body_bytes = 0
         self.errors: Counter[str] = Counter()
@@ -101,11 +115,15 @@ class Recorder:
     def completed(self) -> int:
         return len(self.latencies) + self.error_count
 
-    def answered(self, started_ns: int, status: int, size: int) -> None:
-        finished = _clock()
+    def answered(self, started_ns: int, status: int, size: int, finished: int = 0,
+                 queued: bool = False) -> None:
+        """A response; `queued`: it may have waited in a batch before `started_ns`."""
+        finished = finished or _clock()
         end_ns = self.budget.end_ns
         if end_ns and finished > end_ns:
             self.late += 1
+            if queued and started_ns >= end_ns:
+                self.late_queued += 1
         self.latencies.append(finished - started_ns)
         self.statuses[status] = self.statuses.get(status, 0) + 1
         self.body_bytes += size
@@ -130,9 +148,12 @@ class Result:
     errors: dict[str, int]
     error_examples: dict[str, str]
     client_stats: Any = None  # what the client says about itself (httpool: PoolStats)
+    late_queued: int = 0      # late responses (after window_s) sent only after it (queued until then)
+    interrupted: bool = False  # Ctrl-C: the results so far, counted over the time the run took
 
     @classmethod
-    def merge(cls, recorders: list[Recorder], budget: Budget, elapsed_ns: int, client_stats: Any) -> Result:
+    def merge(cls, recorders: list[Recorder], budget: Budget, elapsed_ns: int, client_stats: Any,
+              interrupted: bool = False) -> Result:
         latencies: list[int] = []
         statuses: Counter[int] = Counter()
         errors: Counter[str] = Counter()
@@ -144,17 +165,40 @@ class Result:
             for name, message in recorder.error_examples.items():
                 examples.setdefault(name, message)
         latencies.sort()
-        if budget.seconds is not None:
+        late_queued = 0
+        if budget.seconds is not None and not interrupted:
             window = budget.seconds
             counted = len(latencies) - sum(r.late for r in recorders)
+            late_queued = sum(r.late_queued for r in recorders)
         else:
             window, counted = elapsed_ns / 1e9, len(latencies)
         return cls(elapsed_ns / 1e9, window, counted, latencies, dict(statuses),
-                   sum(r.body_bytes for r in recorders), dict(errors), examples, client_stats)
+                   sum(r.body_bytes for r in recorders), dict(errors), examples, client_stats,
+                   late_queued, interrupted)
 
     @property
     def responses(self) -> int:
         return len(self.latencies_ns)
+
+    @property
+    def late(self) -> int:
+        """Responses after the window: in flight at its end, or queued then."""
+        return self.responses - self.counted
+
+    @property
+    def non_2xx(self) -> int:
+        return sum(n for status, n in self.statuses.items() if not 200 <= status < 300)
+
+    @property
+    def error_status(self) -> int:
+        """Responses with a 4xx or 5xx status."""
+        return sum(n for status, n in self.statuses.items() if status >= 400)
+
+    @property
+    def all_failed(self) -> bool:
+        """Requests were made and none got a response with a status below 400."""
+        return (self.responses + self.error_total > 0
+                and self.error_status == self.responses)
 
     @property
     def error_total(self) -> int:
@@ -164,7 +208,7 @@ class Result:
     def requests_per_s(self) -> float:
         return self.counted / self.window_s if self.window_s > 0 else 0.0
 
-    def percentile_ns(self, q: float) -> Optional[int]:
+    def percentile_ns(self, q: float) -> int | None:
         """Nearest-rank percentile (q in 0..100) of the latencies, None without any."""
         if not self.latencies_ns:
             return None
@@ -172,7 +216,7 @@ class Result:
         return self.latencies_ns[min(rank, len(self.latencies_ns)) - 1]
 
     @property
-    def mean_ns(self) -> Optional[float]:
+    def mean_ns(self) -> float | None:
         return sum(self.latencies_ns) / len(self.latencies_ns) if self.latencies_ns else None
 
 
@@ -250,7 +294,7 @@ def _run_batch(get_many: Callable[[str, int, int], Iterator[Any]], url: str, bud
                recorder: Recorder, concurrency: int) -> int:
     """httpool's own way: chunks of requests through one batch (iter_many),
     `concurrency` in flight, from this thread. The wall time in ns."""
-    chunk = 16 * concurrency
+    chunk = BATCH_CHUNK * concurrency
     budget.start()
     started = _clock()
     while True:
@@ -259,19 +303,21 @@ def _run_batch(get_many: Callable[[str, int, int], Iterator[Any]], url: str, bud
             count += 1
         if not count:
             return _clock() - started
+        recorder.submitted += count
         for item in get_many(url, count, concurrency):
             if isinstance(item, Exception):
                 recorder.failed(item)
             else:
                 status, size, latency_ns = item
-                recorder.answered(_clock() - latency_ns, status, size)
+                finished = _clock()
+                recorder.answered(finished - latency_ns, status, size, finished, queued=True)
 
 
 class LoadRun:
     """One client, one URL, `concurrency` workers: a warm-up, then the measured run."""
 
     def __init__(self, peer: Peer, url: str, *, concurrency: int, budget: Budget,
-                 warmup: Optional[Budget] = None, timeout: float = 10.0) -> None:
+                 warmup: Budget | None = None, timeout: float = 10.0) -> None:
         self.peer = peer
         self.url = url
         self.concurrency = concurrency
@@ -281,14 +327,41 @@ class LoadRun:
         self.phase = "starting"  # then "warm-up" and "measuring"
         self.phase_started_ns = _clock()
         self.recorders: list[Recorder] = []
+        self.batch = False  # the current phase runs as one batch (httpool's get_many)
+        self.partial: Result | None = None  # after Ctrl-C in the measured phase
 
     def completed(self) -> int:
         """Requests done in the current phase (safe to call from another thread)."""
         return sum(recorder.completed for recorder in self.recorders)
 
-    def _enter(self, phase: str, budget: Budget, workers: int) -> list[Recorder]:
+    def outstanding(self) -> tuple[int, int]:
+        """(in flight, queued) now, as far as the run can tell: a batch is handed
+        chunks of requests of which at most `concurrency` are in flight and the
+        rest wait in it; a worker thread or task has one request in flight, none
+        queued. Safe to call from another thread."""
+        recorders = self.recorders
+        if not self.batch:
+            return (len(recorders) if self.phase in ("warm-up", "measuring") else 0), 0
+        waiting = sum(r.submitted - r.completed for r in recorders)
+        in_flight = min(waiting, self.concurrency)
+        return in_flight, waiting - in_flight
+
+    def _keep_partial(self, client: Any) -> None:
+        if self.phase != "measuring":
+            return
+        elapsed = _clock() - self.phase_started_ns
+        stats = None
+        if hasattr(client, "stats"):
+            try:
+                stats = client.stats()
+            except Exception:  # the results matter more than the stats
+                stats = None
+        self.partial = Result.merge(self.recorders, self.budget, elapsed, stats, interrupted=True)
+
+    def _enter(self, phase: str, budget: Budget, workers: int, batch: bool = False) -> list[Recorder]:
         recorders = [Recorder(budget) for _ in range(workers)]
         self.recorders = recorders
+        self.batch = batch
         self.phase = phase
         self.phase_started_ns = _clock()
         return recorders
@@ -302,13 +375,16 @@ class LoadRun:
                 self._measure(client, self.warmup, "warm-up")
             recorders, elapsed = self._measure(client, self.budget, "measuring")
             stats = client.stats() if hasattr(client, "stats") else None
+        except KeyboardInterrupt:
+            self._keep_partial(client)
+            raise
         finally:
             client.close()
         return Result.merge(recorders, self.budget, elapsed, stats)
 
     def _measure(self, client: Any, budget: Budget, phase: str) -> tuple[list[Recorder], int]:
         if self.concurrency > 1 and hasattr(client, "get_many"):
-            recorders = self._enter(phase, budget, 1)
+            recorders = self._enter(phase, budget, 1, batch=True)
             return recorders, _run_batch(client.get_many, self.url, budget, recorders[0],
                                          self.concurrency)
         recorders = self._enter(phase, budget, self.concurrency)
@@ -322,6 +398,9 @@ class LoadRun:
                                  self._enter("warm-up", self.warmup, self.concurrency))
             recorders = self._enter("measuring", self.budget, self.concurrency)
             elapsed = await _run_tasks(client.get, self.url, self.budget, recorders)
+        except (asyncio.CancelledError, KeyboardInterrupt):  # asyncio.run cancels on Ctrl-C
+            self._keep_partial(client)
+            raise
         finally:
             await client.close()
         return Result.merge(recorders, self.budget, elapsed, None)

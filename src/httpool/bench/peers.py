@@ -51,8 +51,9 @@ class _HttpoolClient:
             if isinstance(result, Exception):
                 yield result
             else:
+                # elapsed is set once the body was read (len(result.content), just before)
                 yield (result.status_code, len(result.content),
-                       round(result.elapsed.total_seconds() * 1e9))
+                       round(result.elapsed.total_seconds() * 1e9))  # type: ignore[union-attr]
 
     def stats(self) -> Any:
         return self._pool.stats()
@@ -147,8 +148,8 @@ class _PycurlClient:
 
         self._pycurl = pycurl
         self._timeout_ms = max(1, round(timeout * 1000))
-        self._idle: list = []  # list.pop and list.append are atomic under the GIL
-        self._all: list = []
+        self._idle: list[Any] = []  # list.pop and list.append are atomic under the GIL
+        self._all: list[Any] = []
 
     def _new_handle(self) -> Any:
         handle = self._pycurl.Curl()
