@@ -195,6 +195,12 @@ class BuildExt(build_ext):
             ext.extra_compile_args = [*optimise, *target, *ext.extra_compile_args]
             if not DEBUG:
                 ext.extra_link_args = ["-Wl,--strip-debug", *ext.extra_link_args]
+        # The CPU and debug flags are not among the files setuptools compares
+        # to decide that a module is up to date: when they change, rebuild all.
+        stamp = HERE / "build" / f"httpool-flags{sysconfig.get_config_var('EXT_SUFFIX')}.txt"
+        flags = " ".join([*optimise, *target, "" if DEBUG else "-Wl,--strip-debug"]).strip()
+        if not stamp.is_file() or stamp.read_text() != flags:
+            self.force = True
         self._done = 0
         self._lock = threading.Lock()
         self._started = time.monotonic()
@@ -202,6 +208,8 @@ class BuildExt(build_ext):
              f"{'debug build (-O0 -g)' if DEBUG else '-O3, no debug info'}, "
              f"{self.parallel} at a time; this takes a minute or two")
         super().build_extensions()
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(flags)
         _say(f"compiled {len(self.extensions)} extension modules in "
              f"{time.monotonic() - self._started:.0f} s")
 
@@ -224,6 +232,27 @@ def extension(name: str) -> Extension:
     )
 
 
+MODULES = ("_reasons", "_parser", "_conn", "_tls", "_idle", "_plan", "_exchange", "_blocking",
+           "_response", "_request", "_batch", "bench._server")
+
+
+def _say_if_cythonizing() -> None:
+    """Cython's translation (each setup.py run does it when something
+    changed; pip runs setup.py several times) takes a while from a clean
+    checkout: say so. A .c older than its .pyx or than any .pxd counts."""
+    package = HERE / "src" / "httpool"
+    newest_pxd = max((p.stat().st_mtime for p in package.rglob("*.pxd")), default=0.0)
+    stale = 0
+    for name in MODULES:
+        pyx = package / f"{name.replace('.', '/')}.pyx"
+        c_file = pyx.with_suffix(".c")
+        if not c_file.exists() or c_file.stat().st_mtime < max(pyx.stat().st_mtime, newest_pxd):
+            stale += 1
+    if stale:
+        import Cython
+        _say(f"Cython {Cython.__version__}: translating {stale} of {len(MODULES)} modules to C")
+
+
 directives = {
     "language_level": 3,
     "boundscheck": DEBUG,
@@ -233,14 +262,13 @@ directives = {
     "embedsignature": True,
 }
 
+_say_if_cythonizing()
 setup(
     ext_modules=cythonize(
-        [extension(name) for name in ("_reasons", "_parser", "_conn", "_tls", "_idle", "_plan", "_exchange",
-                                      "_blocking", "_response", "_request", "_batch", "bench._server")],
+        [extension(name) for name in MODULES],
         compiler_directives=directives,
         annotate=os.environ.get("HTTPOOL_ANNOTATE") == "1",
         include_path=["src"],
-        quiet=False,
     ),
     cmdclass={"build_ext": BuildExt},
 )

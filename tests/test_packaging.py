@@ -99,7 +99,7 @@ def beyond_x86_64_v2(raw: bytes, text: str) -> str | None:
         reason = None
     wide = _WIDE_REGISTER.search(text)
     if wide:
-        return f"{reason or 'uses'} {wide.group()}" if reason else f"uses {wide.group()}"
+        return f"{reason}, uses {wide.group()}" if reason else f"uses {wide.group()}"
     if reason:
         return reason
     words = text.split()
