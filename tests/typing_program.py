@@ -1,6 +1,8 @@
+# mypy: disallow-any-expr
 """A user's program that touches the whole public API, for the type checker.
 
-tests/test_typing.py checks it with ``mypy --strict --disallow-any-expr``: no
+tests/test_typing.py checks it with ``mypy --strict`` and, by the comment above,
+``--disallow-any-expr``: no
 expression in it may have the type Any, so every value httpool hands back must
 be precisely typed (a Response, not Any; a list[Response], not list[Any]). The
 assert_type() calls pin the types that matter. The test also runs main()
