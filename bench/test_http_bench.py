@@ -489,17 +489,19 @@ class Runner:
     """One client (or one per worker) for one scenario: the correctness check,
     and `batch()`, the timed call."""
 
-    def __init__(self, cls, scenario: Scenario, url: str) -> None:
+    def __init__(self, cls, scenario, url: str, *client_args) -> None:
+        """`client_args` follow the concurrency in each client's constructor
+        (bench/test_https_bench.py passes its TLS settings)."""
         self.cls = cls
         self.scenario = scenario
         self.url = url
         self.loop = asyncio.new_event_loop() if cls.is_async else None
         self.executor = None
         c = scenario.concurrency
-        if c > 1 and not cls.is_async:
+        if c > 1 and not cls.is_async and not getattr(cls, "batch_api", False):
             self.executor = ThreadPoolExecutor(max_workers=c, thread_name_prefix=cls.name)
         count = 1 if cls.shared else c
-        self.clients = [cls(c) for _ in range(count)]
+        self.clients = [cls(c, *client_args) for _ in range(count)]
         if cls.is_async:
             for client in self.clients:
                 self.loop.run_until_complete(client.start())

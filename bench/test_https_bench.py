@@ -103,22 +103,20 @@ runtime threads included). HTTPOOL_BENCH_SECONDS=0.2 makes a quick try.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import importlib
 import importlib.metadata
 import os
-import queue
 import re
 import resource
 import socket
 import ssl
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from test_http_bench import Runner as HttpRunner
 
 import httpool
 
@@ -776,36 +774,13 @@ def _tls_library(cls) -> str | None:
 
 # --- Running a client ------------------------------------------------------
 
-class Runner:
-    """One client (or one per worker) for one scenario: the check, and
-    `batch()`, the timed call."""
+class Runner(HttpRunner):
+    """bench/test_http_bench.py's Runner (batch(), the timed call, and its
+    workers), with this benchmark's requests and checks."""
 
-    def __init__(self, cls, scenario: Scenario, url: str, tls) -> None:
-        self.cls = cls
-        self.scenario = scenario
-        self.url = url
-        self.loop = asyncio.new_event_loop() if cls.is_async else None
-        self.executor = None
-        self.clients = []
-        c = scenario.concurrency
-        if c > 1 and not cls.is_async and not getattr(cls, "batch_api", False):
-            self.executor = ThreadPoolExecutor(max_workers=c, thread_name_prefix=cls.name)
-        count = 1 if cls.shared else c
-        for _ in range(count):
-            self.clients.append(cls(c, tls))
-            if cls.is_async:
-                self.loop.run_until_complete(self.clients[-1].start())
-        self.handles: queue.SimpleQueue = queue.SimpleQueue()
-        for client in self.clients:
-            self.handles.put(client)
-        self.call = self._call(self.clients[0])
-
-    def _call(self, client):
+    def _calls(self, client):
         fn = client.get_close if self.scenario.new_connection else client.get
         return functools.partial(fn, self.url)
-
-    def _run(self, fn):
-        return self.loop.run_until_complete(fn) if self.cls.is_async else fn
 
     def _body(self, client, body) -> bytes:
         return client.body(body) if isinstance(client, _RawTls) else bytes(body)
@@ -813,51 +788,9 @@ class Runner:
     def check(self) -> None:
         for client in self.clients:
             assert self._run(client.status(self.url)) == 200
-            body = self._run(self._call(client)())
+            body = self._run(self._calls(client)())
             assert self._body(client, body) == self.scenario.body, \
                 f"{self.cls.name}: wrong body for {self.scenario}"
-
-    def batch(self):
-        s = self.scenario
-        if s.concurrency == 1:
-            if self.cls.is_async:
-                return self.loop.run_until_complete(self._sequential_async(self.call, s.requests))
-            return self._sequential(self.call, s.requests)
-        if getattr(self.cls, "batch_api", False):
-            return self.clients[0].many(self.url, s.requests, s.concurrency)
-        per_worker = s.requests // s.concurrency
-        if self.cls.is_async:
-            return self.loop.run_until_complete(self._gather(per_worker))
-        work = self._shared_worker if self.cls.shared else self._handle_worker
-        futures = [self.executor.submit(work, per_worker) for _ in range(s.concurrency)]
-        return [f.result() for f in futures][-1]
-
-    @staticmethod
-    def _sequential(call, n):
-        for _ in range(n):
-            body = call()
-        return body
-
-    @staticmethod
-    async def _sequential_async(call, n):
-        for _ in range(n):
-            body = await call()
-        return body
-
-    def _shared_worker(self, n):
-        return self._sequential(self.call, n)
-
-    def _handle_worker(self, n):
-        client = self.handles.get()
-        try:
-            return self._sequential(self._call(client), n)
-        finally:
-            self.handles.put(client)
-
-    async def _gather(self, per_task):
-        results = await asyncio.gather(*(self._sequential_async(self.call, per_task)
-                                         for _ in range(self.scenario.concurrency)))
-        return results[-1]
 
     def check_batch(self, body) -> None:
         client = self.clients[0]
@@ -874,15 +807,6 @@ class Runner:
         _reused, protocol, cipher, group = answers[-1]
         return {"probes": PROBES, "resumed": sum(a[0] == "r" for a in answers),
                 "protocol": protocol, "cipher": cipher, "group": group}
-
-    def close(self) -> None:
-        for client in self.clients:
-            self._run(client.close())
-        if self.executor is not None:
-            self.executor.shutdown()
-        if self.loop is not None:
-            self.loop.run_until_complete(asyncio.sleep(0))   # let transports close
-            self.loop.close()
 
 
 def _cpu_seconds() -> float:
