@@ -14,6 +14,9 @@ Every error httpool raises on purpose derives from one root, grouped by kind::
     │       └── PoolTimeout          no connection became free in time
     ├── ProtocolError
     │   └── RemoteProtocolError      the peer broke HTTP/1.1
+    │       └── DecodingError        a Content-Encoding could not be decoded, or decoded past max_body_size
+    ├── RedirectError                a redirect could not be followed
+    │   └── TooManyRedirects         more than max_redirects in a row
     ├── HTTPStatusError              raise_for_status() on a 4xx or 5xx response
     └── PoolClosed                   the pool was used after close()
 
@@ -43,6 +46,9 @@ __all__ = [
     "PoolTimeout",
     "ProtocolError",
     "RemoteProtocolError",
+    "DecodingError",
+    "RedirectError",
+    "TooManyRedirects",
     "HTTPStatusError",
     "PoolClosed",
 ]
@@ -98,6 +104,20 @@ class ProtocolError(HTTPError):
 
 class RemoteProtocolError(ProtocolError):
     """The peer sent something that is not a valid HTTP/1.1 response."""
+
+
+class DecodingError(RemoteProtocolError):
+    """The body's Content-Encoding could not be decoded (a corrupt or
+    truncated stream), or it decoded to more than max_body_size bytes."""
+
+
+class RedirectError(HTTPError):
+    """A redirect could not be followed: no usable Location, a downgrade from
+    https to http that was not allowed, or a body that cannot be sent again."""
+
+
+class TooManyRedirects(RedirectError):
+    """More redirects in a row than max_redirects."""
 
 
 class HTTPStatusError(HTTPError):
