@@ -1,13 +1,18 @@
-"""Timeout and Headers: what callers configure, and the headers they receive."""
+"""Timeout, Headers and Request: what callers configure, send and receive."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Protocol, TypedDict, cast
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from http.cookiejar import CookieJar
+from collections.abc import Generator
+from typing import IO, TYPE_CHECKING, Protocol, TypedDict, Union, cast
 
-__all__ = ["Timeout", "Headers", "Request"]
+if TYPE_CHECKING:
+    from httpool._response import Response
+
+__all__ = ["Timeout", "Headers", "Request", "Auth"]
 
 
 def _check_seconds(name: str, value: float | None) -> None:
@@ -90,6 +95,26 @@ Params = Mapping[str, ParamValue] | Sequence[tuple[str, ParamValue]] | None
 # of mixed values infers to. json.dumps raises TypeError for the rest, before any I/O.
 JSONInput = Mapping[str, object] | Sequence[object] | str | int | float | bool | None
 
+# data=: form fields (urlencoded, or the other fields of a multipart body), or raw content.
+FormScalar = str | bytes | int | float | bool | None
+FormValue = FormScalar | Sequence[FormScalar]
+FormData = Mapping[str, FormValue] | Sequence[tuple[str, FormValue]] | str | bytes | None
+
+# files=: field -> a binary file, its content, or (filename, file or content[,
+# content type[, headers]]); pairs when a field repeats (httpool.policies.forms).
+FileContent = IO[bytes] | bytes | str
+FileSpec = (FileContent | tuple[str | None, FileContent]
+            | tuple[str | None, FileContent, str | None]
+            | tuple[str | None, FileContent, str | None, Mapping[str, str]])
+Files = Mapping[str, FileSpec] | Sequence[tuple[str, FileSpec]] | None
+
+# auth=: (user, password) for Basic, an httpool.Auth (Digest, or a flow of your
+# own), or a callable given the Request about to be sent, which sets its headers.
+AuthSource = Union[tuple[str | bytes, str | bytes], "Auth", Callable[["Request"], object], None]
+
+# cookies=: name -> value, or a cookie jar.
+CookieSource = Mapping[str, str] | CookieJar | None
+
 # What Response.json() returns (json.loads without hooks).
 JSONValue = dict[str, "JSONValue"] | list["JSONValue"] | str | int | float | bool | None
 
@@ -105,13 +130,19 @@ class RequestOptions(TypedDict, total=False):
     body: Body
     params: Params
     json: JSONInput
+    data: FormData
+    files: Files
+    auth: AuthSource
+    cookies: CookieSource
+    follow_redirects: bool | None
 
 
-class Headers(Mapping[str, str]):
+class Headers(MutableMapping[str, str]):
     """Case-insensitive, multi-valued HTTP headers with str names and values.
 
     ``headers["set-cookie"]`` joins repeated fields with ", "; ``get_list()``
-    returns them apart; ``multi_items()`` keeps order and duplicates."""
+    returns them apart; ``multi_items()`` keeps order and duplicates. Setting
+    a name replaces every field of that name; ``add()`` appends one."""
 
     __slots__ = ("_items", "_raw")
 
@@ -160,6 +191,31 @@ class Headers(Mapping[str, str]):
             raise KeyError(name)
         return ", ".join(values)
 
+    def __setitem__(self, name: str, value: str) -> None:
+        name, value = _text(name, "name"), _text(value, "value")
+        lowered = name.lower()
+        items = self.multi_items()
+        at = next((i for i, (k, _) in enumerate(items) if k.lower() == lowered), len(items))
+        items[at:] = [(name, value)] + [(k, v) for k, v in items[at:] if k.lower() != lowered]
+        self._raw = None
+
+    def __delitem__(self, name: str) -> None:
+        lowered = name.lower()
+        items = self.multi_items()
+        kept = [(k, v) for k, v in items if k.lower() != lowered]
+        if len(kept) == len(items):
+            raise KeyError(name)
+        items[:] = kept
+        self._raw = None
+
+    def add(self, name: str, value: str) -> None:
+        """Append a field, keeping those of the same name."""
+        self.multi_items().append((_text(name, "name"), _text(value, "value")))
+        self._raw = None
+
+    def copy(self) -> Headers:
+        return Headers(self)
+
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
@@ -185,16 +241,55 @@ class Headers(Mapping[str, str]):
         return f"Headers({self.multi_items()!r})"
 
 
-@dataclasses.dataclass(frozen=True)
 class Request:
-    """A request for Pool.request_many / iter_many (the keywords of Pool.request)."""
+    """A request: for Pool.send, request_many and iter_many (the arguments of
+    Pool.request), and what an auth callable or Auth.flow gets to sign (set
+    its headers). Response.next_request is one too."""
 
-    method: str
-    url: str
-    headers: HeaderSource = None
-    body: Body = None
-    params: Params = None
-    json: JSONInput = None
+    __slots__ = ("method", "url", "headers", "body", "params", "json", "data", "files", "auth",
+                 "cookies", "follow_redirects")
+
+    def __init__(self, method: str, url: str, *, headers: HeaderSource = None, body: Body = None,
+                 params: Params = None, json: JSONInput = None, data: FormData = None,
+                 files: Files = None, auth: AuthSource = None, cookies: CookieSource = None,
+                 follow_redirects: bool | None = None) -> None:
+        self.method = method
+        self.url = url
+        self.headers = Headers(headers)
+        self.body = body
+        self.params = params
+        self.json = json
+        self.data = data
+        self.files = files
+        self.auth = auth
+        self.cookies = cookies
+        self.follow_redirects = follow_redirects
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Request):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.url}>"
+
+
+class Auth:
+    """The base of authentication schemes (httpool.DigestAuth is one).
+
+    flow() is a generator: it yields the request to send, with its headers
+    set, and receives the response; yielding the request again sends it
+    again (Digest answers a 401 challenge that way). The default flow calls
+    apply() once."""
+
+    def flow(self, request: Request) -> Generator[Request, Response, None]:
+        self.apply(request)
+        yield request
+
+    def apply(self, request: Request) -> None:
+        """Set the request's headers (bearer tokens, signatures)."""
 
 
 # One item of Pool.request_many / iter_many.
