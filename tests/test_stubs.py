@@ -79,7 +79,8 @@ def member_kind(node: ast.stmt) -> str:
     if isinstance(node, ast.FunctionDef):
         decorators = {d.id if isinstance(d, ast.Name) else getattr(d, "attr", "")
                       for d in node.decorator_list}
-        return "data" if "property" in decorators else "method"
+        # a property's setter (@name.setter) is the same data member
+        return "data" if decorators & {"property", "setter", "deleter"} else "method"
     return "data"
 
 

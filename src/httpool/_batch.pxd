@@ -1,5 +1,6 @@
 from httpool._exchange cimport Exchange, Limits, Settings
 from httpool._idle cimport Doorbell, PoolCore
+from httpool._plan cimport Plan
 
 
 cdef class Batch:
@@ -12,7 +13,8 @@ cdef class Batch:
         int epfd
         Doorbell bell                 # shared by the waiters of all its exchanges
         Py_ssize_t size               # requests in the batch
-        object queued                 # deque of (index, Plan) not started, in input order
+        object policies               # the pool's (httpool.policies.flow.Policies)
+        object queued                 # deque of (index, Plan, Flow, since) not started, in input order
         dict watched                  # fd -> the Exchange waiting on it
         dict registered               # fd -> (Connection, events) in epfd, idle ones included
         list waiting                  # exchanges waiting for a slot
@@ -26,6 +28,8 @@ cdef class Batch:
 
     cdef int _start_more(self) except -1
     cdef int _start_queued(self) except -1
+    cdef int _begin(self, object index, Plan plan, object flow, double since) except -1
+    cdef object _response(self, Exchange exchange)
     # After any call into an exchange: watch what it needs, until when, or collect it.
     cdef int _follow(self, Exchange exchange) except -1
     cdef int _forget_fd(self, Exchange exchange) except -1

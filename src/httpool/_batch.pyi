@@ -4,13 +4,14 @@ from httpool._exchange import Settings
 from httpool._models import Timeout
 from httpool._plan import Plan
 from httpool._response import Response
+from httpool.policies.flow import Flow, Policies
 
 @disjoint_base
 class Batch:
     """The driver of one request_many / iter_many call: many exchanges, one epoll set."""
 
-    def __new__(cls, settings: Settings, plans: list[Plan], concurrency: int,
-                timeout: Timeout) -> Batch: ...
+    def __new__(cls, settings: Settings, items: list[tuple[Plan, Flow | None]], concurrency: int,
+                timeout: Timeout, policies: Policies) -> Batch: ...
     def __len__(self) -> int: ...
     # A request's failure is an Exception: a BaseException that is not one
     # (KeyboardInterrupt) propagates out of next_done() instead.

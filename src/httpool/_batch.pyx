@@ -26,6 +26,12 @@ needs no MSG_PEEK at its next checkout by a replayable request (if a server's
 close races it, the retry rule sends the request again); any event on an idle
 one drops it from the set, and its next checkout peeks.
 
+Policies. A request with a Flow (httpool.policies.flow: auth, cookies,
+redirects) runs its hops inside the batch: when a hop's response is read, its
+Flow names the next hop, which starts at once as a new exchange in the same
+place, within the request's one total deadline. A request without one only
+has its Set-Cookie stored, when it has one.
+
 Names are resolved once per host and port for the batch (getaddrinfo may
 block; connecting never does). If the batch is abandoned (an exception, a
 KeyboardInterrupt, the caller leaving iter_many), close() ends every exchange
@@ -43,6 +49,7 @@ from httpool._exchange cimport (
     limits_of, new_exchange,
 )
 from httpool._idle cimport Doorbell, GRANT_NONE
+from httpool._plan cimport Plan
 from httpool._reasons cimport CLOSE_ABANDONED
 from httpool._response cimport Response, response_of
 from httpool._sys cimport (
@@ -56,7 +63,8 @@ cdef enum:
 
 
 cdef class Batch:
-    def __cinit__(self, Settings settings, list plans, Py_ssize_t concurrency, object timeout):
+    def __cinit__(self, Settings settings, list items, Py_ssize_t concurrency, object timeout,
+                  object policies):
         cdef epoll_event ev
         self.settings = settings
         self.core = settings.core
@@ -68,8 +76,10 @@ cdef class Batch:
         ev.events = EPOLLIN
         ev.data.fd = self.bell.efd
         epoll_ctl(self.epfd, EPOLL_CTL_ADD, self.bell.efd, &ev)
-        self.queued = deque(enumerate(plans))
-        self.size = len(plans)
+        self.policies = policies
+        # (index, Plan, its Flow or None, when its first hop began or -1)
+        self.queued = deque((index, plan, flow, -1.0) for index, (plan, flow) in enumerate(items))
+        self.size = len(items)
         self.watched = {}
         self.registered = {}
         self.waiting = []
@@ -110,17 +120,21 @@ cdef class Batch:
     cdef int _start_queued(self) except -1:
         cdef Exchange exchange
         while self.queued and self.in_flight < self.concurrency:
-            index, plan = self.queued.popleft()
-            exchange = new_exchange(self.settings, plan, &self.limits, self.resolved,
-                                    self.registered, self.bell)
-            exchange.driver_index = index
+            index, plan, flow, since = self.queued.popleft()
             self.in_flight += 1
-            try:
-                exchange.begin(GOAL_BODY, hp_now())
-            except Exception:
-                pass   # the exchange ended with it as its error
-            self._follow(exchange)
+            self._begin(index, plan, flow, since)
         return 0
+
+    cdef int _begin(self, object index, Plan plan, object flow, double since) except -1:
+        cdef Exchange exchange = new_exchange(self.settings, plan, &self.limits, self.resolved,
+                                              self.registered, self.bell)
+        exchange.driver_index = index
+        exchange.driver_flow = flow
+        try:
+            exchange.begin(GOAL_BODY, hp_now(), since)
+        except Exception:
+            pass   # the exchange ended with it as its error
+        return self._follow(exchange)
 
     cdef int _follow(self, Exchange exchange) except -1:
         cdef Need need = exchange.need
@@ -132,17 +146,22 @@ cdef class Batch:
         if exchange.driver_fd >= 0 and exchange.driver_fd != fd:
             self._forget_fd(exchange)
         if need == NEED_DONE:
+            result = exchange.error
+            if result is None:
+                try:
+                    result = self._response(exchange)
+                except Exception as exc:
+                    result = exc
+                if result is None:
+                    return 0   # its next hop is in flight in its place
             self.in_flight -= 1
-            if exchange.error is not None:
-                result = exchange.error
+            if isinstance(result, Response):
+                (<Response>result).index = exchange.driver_index
+            else:
                 try:
                     result.index = exchange.driver_index
                 except AttributeError:
                     pass
-            else:
-                response = response_of(exchange)
-                response.index = exchange.driver_index
-                result = response
             self.finished.append((exchange.driver_index, result))
             if self.core.debug:
                 self.core.flush_log()
@@ -158,6 +177,21 @@ cdef class Batch:
             self.sequence += 1
             heappush(self.deadlines, (exchange.wake_at, self.sequence, exchange))
         return 0
+
+    cdef object _response(self, Exchange exchange):
+        """The response of an exchange that succeeded, or None when its Flow
+        started the next hop instead."""
+        cdef Response response = response_of(exchange)
+        cdef object flow = exchange.driver_flow
+        if flow is None:
+            if exchange.sets_cookie:
+                self.policies.keep_cookies(response)
+            return response
+        plan = flow.next(response)
+        if plan is None:
+            return flow.finish(response)
+        self._begin(exchange.driver_index, plan, flow, exchange.since)
+        return None
 
     cdef int _forget_fd(self, Exchange exchange) except -1:
         """The exchange no longer waits on its fd. Its connection stays

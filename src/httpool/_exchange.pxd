@@ -80,7 +80,8 @@ cdef class Exchange:
         readonly double wake_at       # the current wait ends here (monotonic); < 0: never
         bint by_total                 # wake_at is the total deadline, not a phase timeout
         readonly double started
-        double deadline               # started + limits.total, or < 0
+        readonly double since         # when the request's first hop began (redirects, auth)
+        double deadline               # since + limits.total, or < 0
         readonly double finished_at   # when the connection was released; < 0 until then
         int attempts                  # retries so far
         bint fresh                    # the next checkout must open a new connection
@@ -100,16 +101,19 @@ cdef class Exchange:
         readonly bytes reason
         readonly str version          # "1.1", "1.0"
         readonly list headers         # (name, value) bytes pairs
+        readonly bint content_encoded # the head has Content-Encoding (httpool.policies.decoding)
+        readonly bint sets_cookie     # the head has Set-Cookie (httpool.policies.cookies)
         readonly bytes content        # the body, once the exchange finished with it read
         readonly object error         # the exception that ended the exchange, or None
         # Drivers' own bookkeeping; the exchange never reads them.
         public int driver_fd
         public double driver_at
         public object driver_index
+        public object driver_flow     # the request's policies (httpool.policies.flow), or None
 
     # Driving: begin once, then one call per wake-up, each updating need,
     # wake_at and (at the end) error.
-    cdef int begin(self, Goal goal, double now) except -1
+    cdef int begin(self, Goal goal, double now, double since=*) except -1
     cdef int advance(self, unsigned int events) except -1
     cdef int granted(self) except -1
     cdef int expire(self) except -1

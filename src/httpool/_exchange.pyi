@@ -5,6 +5,7 @@ from httpool._conn import Connection
 from httpool._idle import PoolCore, Waiter
 from httpool._plan import Plan
 from httpool._tls import TLSConfig
+from httpool.policies.flow import Flow
 
 @disjoint_base
 class Settings:
@@ -21,6 +22,7 @@ class Exchange:
     driver_fd: int
     driver_at: float
     driver_index: int | None
+    driver_flow: Flow | None
     def __init__(self, *args: object) -> None: ...  # raises TypeError
     @property
     def plan(self) -> Plan: ...
@@ -35,6 +37,8 @@ class Exchange:
     @property
     def started(self) -> float: ...
     @property
+    def since(self) -> float: ...
+    @property
     def finished_at(self) -> float: ...
     @property
     def waiter(self) -> Waiter | None: ...
@@ -48,5 +52,9 @@ class Exchange:
     def headers(self) -> list[tuple[bytes, bytes]] | None: ...
     @property
     def content(self) -> bytes | None: ...
+    @property
+    def content_encoded(self) -> bool: ...
+    @property
+    def sets_cookie(self) -> bool: ...
     @property
     def error(self) -> BaseException | None: ...

@@ -131,11 +131,14 @@ cdef class Exchange:
 
     # ------------------------------------------------------------ driving
 
-    cdef int begin(self, Goal goal, double now) except -1:
+    cdef int begin(self, Goal goal, double now, double since=-1.0) except -1:
+        """Start. since: when the request's first hop began (a redirect or an
+        auth retry is one request: its total deadline spans every hop)."""
         self.goal = goal
         self.started = now
+        self.since = now if since < 0 else since
         if self.limits.total >= 0:
-            self.deadline = now + self.limits.total
+            self.deadline = self.since + self.limits.total
         return self._step(STEP_CHECKOUT, 0)
 
     cdef int advance(self, unsigned int events) except -1:
@@ -447,6 +450,8 @@ cdef class Exchange:
             self.reason = parser.reason_bytes()
             self.version = parser.version()
             self.headers = parser.header_list()
+            self.content_encoded = parser.content_encoded
+            self.sets_cookie = parser.sets_cookie
             self.core.count(conn, COUNT_REQUESTS)
         while True:
             if parser.message_complete and (self.goal == GOAL_BODY or not parser._body_len):

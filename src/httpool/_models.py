@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from http.cookiejar import CookieJar
-from collections.abc import Generator
-from typing import IO, TYPE_CHECKING, Protocol, TypedDict, Union, cast
+from typing import TYPE_CHECKING, Protocol, TypedDict, Union, cast
 
 if TYPE_CHECKING:
     from httpool._response import Response
@@ -95,18 +94,30 @@ Params = Mapping[str, ParamValue] | Sequence[tuple[str, ParamValue]] | None
 # of mixed values infers to. json.dumps raises TypeError for the rest, before any I/O.
 JSONInput = Mapping[str, object] | Sequence[object] | str | int | float | bool | None
 
-# data=: form fields (urlencoded, or the other fields of a multipart body), or raw content.
-FormScalar = str | bytes | int | float | bool | None
+# A form field's value: str (sent as UTF-8), bytes (as they are), int or float
+# (their str()), bool ("true"/"false") or None (""). A list or tuple of them
+# repeats the field.
+FormScalar = str | bytes | int | float | None
 FormValue = FormScalar | Sequence[FormScalar]
-FormData = Mapping[str, FormValue] | Sequence[tuple[str, FormValue]] | str | bytes | None
+# Form fields: a mapping, or (name, value) pairs to keep an order or repeat a name.
+FormFields = Mapping[str, FormValue] | Sequence[tuple[str, FormValue]]
+# data=: form fields (urlencoded, or the other fields of a multipart body), or
+# raw content sent as it is.
+FormData = FormFields | str | bytes | None
 
-# files=: field -> a binary file, its content, or (filename, file or content[,
-# content type[, headers]]); pairs when a field repeats (httpool.policies.forms).
-FileContent = IO[bytes] | bytes | str
-FileSpec = (FileContent | tuple[str | None, FileContent]
-            | tuple[str | None, FileContent, str | None]
-            | tuple[str | None, FileContent, str | None, Mapping[str, str]])
-Files = Mapping[str, FileSpec] | Sequence[tuple[str, FileSpec]] | None
+# A file field's content: a binary file, or the content itself (str as UTF-8).
+FileContent = Readable | bytes | str
+# A file field, as requests and httpx accept it: the content alone, or
+# (filename, content), (filename, content, content_type) or
+# (filename, content, content_type, headers). A None filename sends no filename
+# parameter; a None content_type is guessed from the filename.
+FileValue = (FileContent
+             | tuple[str | None, FileContent]
+             | tuple[str | None, FileContent, str | None]
+             | tuple[str | None, FileContent, str | None, Mapping[str, str]])
+# files=: a mapping, or (name, value) pairs to repeat a name.
+FileFields = Mapping[str, FileValue] | Sequence[tuple[str, FileValue]]
+Files = FileFields | None
 
 # auth=: (user, password) for Basic, an httpool.Auth (Digest, or a flow of your
 # own), or a callable given the Request about to be sent, which sets its headers.
@@ -264,6 +275,13 @@ class Request:
         self.auth = auth
         self.cookies = cookies
         self.follow_redirects = follow_redirects
+
+    def copy(self) -> Request:
+        """The same request, with headers of its own."""
+        return Request(self.method, self.url, headers=self.headers, body=self.body,
+                       params=self.params, json=self.json, data=self.data, files=self.files,
+                       auth=self.auth, cookies=self.cookies,
+                       follow_redirects=self.follow_redirects)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Request):

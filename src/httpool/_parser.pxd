@@ -96,6 +96,8 @@ cdef class ResponseParser:
         # is (an obs-fold in Connection, which llhttp misreads): the response is
         # read, but the connection must not carry another one (_keep_alive is False).
         readonly bint unsafe_framing
+        readonly bint content_encoded # a Content-Encoding field is present (see httpool.policies.decoding)
+        readonly bint sets_cookie     # a Set-Cookie field is present (see httpool.policies.cookies)
         bint _keep_alive              # llhttp's verdict and not unsafe_framing, once complete
         double _ka_timeout            # Keep-Alive: timeout=N, -1 when absent
         long _ka_max                  # Keep-Alive: max=M, -1 when absent

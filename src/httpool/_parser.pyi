@@ -51,6 +51,12 @@ class ResponseParser:
         """Transfer-Encoding in an HTTP/1.0 response, chunked applied twice, or an
         obs-fold in Connection: the response is read, the connection never reused."""
     @property
+    def content_encoded(self) -> bool:
+        """The head has a Content-Encoding field (the body may need decoding)."""
+    @property
+    def sets_cookie(self) -> bool:
+        """The head has a Set-Cookie field."""
+    @property
     def keep_alive_timeout(self) -> float | None: ...
     @property
     def keep_alive_max(self) -> int | None: ...

@@ -501,6 +501,8 @@ cdef class ResponseParser:
         self._headers_cache = None
         self._in_fold = False
         self.unsafe_framing = False
+        self.content_encoded = False
+        self.sets_cookie = False
         self.mid_chunk = False
         self._count_framing = False
         self._framing_run = 0
@@ -857,7 +859,9 @@ cdef class ResponseParser:
         Connection or Proxy-Connection value: llhttp 9.3.0 takes only SP as
         whitespace around the tokens of these fields, and reads "chunked<HTAB>"
         as another coding (the body would run to the close) and "close<HTAB>"
-        as another option (the connection would be kept)."""
+        as another option (the connection would be kept). It also notes
+        whether the response sets a cookie or has a Content-Encoding, so
+        that a response with neither costs the policies nothing."""
         cdef Py_ssize_t i
         cdef HeaderSpan* span
         cdef const char* name
@@ -869,6 +873,9 @@ cdef class ResponseParser:
             if span.name_len == 10:
                 if _equals_lower(name, 10, b"keep-alive"):
                     self._parse_keep_alive(self._head_buf + span.value_at, span.value_len)
+                    continue
+                if _equals_lower(name, 10, b"set-cookie"):
+                    self.sets_cookie = True
                     continue
                 if not _equals_lower(name, 10, b"connection"):
                     continue
@@ -883,6 +890,9 @@ cdef class ResponseParser:
                     return FOLDED_FRAMING
                 chunked += _count_chunked(self._head_buf + span.value_at, span.value_len)
             elif span.name_len == 16:
+                if _equals_lower(name, 16, b"content-encoding"):
+                    self.content_encoded = True
+                    continue
                 if not _equals_lower(name, 16, b"proxy-connection"):
                     continue
             else:

@@ -15,6 +15,10 @@ cdef class Plan:
         readonly object chunks        # an iterable of the rest of the body, or None
         readonly bint chunked         # chunks are framed chunked (else a file's Content-Length)
         readonly Py_ssize_t length    # the bytes chunks owe Content-Length, -1 when chunked
+        # None when the body can be sent again as it is (bytes, or none); else a
+        # callable that rewinds it for another send (a file seeks back) and
+        # returns False when it cannot (a generator, a pipe).
+        readonly object rewind
         readonly bint client_close
         readonly bint replayable      # may be sent again after a failure (see Exchange)
         readonly bint head_request
@@ -33,6 +37,6 @@ cdef class Planner:
         dict plans                    # method -> url -> Plan, for requests with no options
 
     cpdef Plan plan(self, str method, str url, object headers, object body, object params,
-                    object json)
+                    object json, object data=*, object files=*)
     cdef Plan _plan(self, str method, str url, object headers, object body, object params,
-                    object json)
+                    object json, object data, object files)

@@ -1,9 +1,9 @@
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from typing_extensions import disjoint_base
 
 from httpool._idle import OriginSlots, PoolCore
-from httpool._models import Body, Buffer, HeaderSource, JSONInput, Params
+from httpool._models import Body, Buffer, Files, FormData, HeaderSource, JSONInput, Params
 
 class _Target:
     """Where a URL points, parsed once and cached."""
@@ -15,6 +15,7 @@ class _Target:
     port: int
     path: str
     host_header: str
+    credentials: tuple[str, str] | None    # user:password@ of the URL
     def __init__(self, url: str) -> None: ...
 
 def asks_close(headers: Iterable[tuple[str, str]]) -> bool: ...
@@ -26,7 +27,8 @@ class Plan:
     def __init__(self, method: str, url: str, path: str, target: _Target, slots: OriginSlots,
                  head: bytes, body: Buffer | None,
                  chunks: Iterator[Buffer | str] | None, chunked: bool, length: int,
-                 client_close: bool, replayable: bool) -> None: ...
+                 rewind: Callable[[], bool] | None, client_close: bool,
+                 replayable: bool) -> None: ...
     @property
     def method(self) -> str: ...
     @property
@@ -48,6 +50,10 @@ class Plan:
     @property
     def length(self) -> int: ...
     @property
+    def rewind(self) -> Callable[[], bool] | None:
+        """None when the body can be sent again as it is; else rewinds it
+        for another send, False when it cannot."""
+    @property
     def client_close(self) -> bool: ...
     @property
     def replayable(self) -> bool: ...
@@ -60,7 +66,7 @@ class Planner:
 
     def __init__(self, core: PoolCore, headers: list[tuple[str, str]]) -> None: ...
     def plan(self, method: str, url: str, headers: HeaderSource, body: Body, params: Params,
-             json: JSONInput) -> Plan: ...
+             json: JSONInput, data: FormData = None, files: Files = None) -> Plan: ...
     def _target(self, url: str, params: Params) -> tuple[_Target, str, str]: ...
     def _head(self, method: str, target: _Target, path: str,
               extra: list[tuple[str, str]] | None,

@@ -11,6 +11,7 @@ lookups.
 """
 
 import functools
+import io
 import json as jsonlib
 import os
 import stat
@@ -19,6 +20,7 @@ from collections.abc import Iterable
 
 from httpool._conn import build_request_head
 from httpool._models import Headers
+from httpool.policies.forms import Multipart, encode_form
 
 from httpool._idle cimport OriginSlots, PoolCore
 
@@ -38,7 +40,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 class _Target:
     """Where a URL points, parsed once and cached."""
 
-    __slots__ = ("scheme", "key", "origin", "host", "port", "path", "host_header")
+    __slots__ = ("scheme", "key", "origin", "host", "port", "path", "host_header", "credentials")
 
     def __init__(self, url: str) -> None:
         if not isinstance(url, str):
@@ -64,8 +66,11 @@ class _Target:
             port = default_port
         elif port == 0:
             raise ValueError(f"port 0 in {url!r}: there is nothing to connect to")
-        if parts.username or parts.password:
-            raise ValueError(f"credentials in the URL are not supported: {url!r}")
+        # user:password@ becomes Basic auth (httpool.policies.flow), never part of the request.
+        self.credentials = None
+        if parts.username is not None or parts.password is not None:
+            self.credentials = (urllib.parse.unquote(parts.username or ""),
+                                urllib.parse.unquote(parts.password or ""))
         if not host.isascii():
             host = host.encode("idna").decode("ascii")
         self.host = host
@@ -97,10 +102,51 @@ def _file_length(body) -> int:
         return -1
 
 
+def _encode_body(body, json, data, files):
+    """(body, Content-Type or None) from body=, json=, data= and files=:
+    json and a data mapping become bytes, files a streamed Multipart."""
+    if json is not None:
+        if body is not None or data is not None or files is not None:
+            raise ValueError("pass one of body=, json=, data= and files=, not several")
+        return jsonlib.dumps(json, separators=(",", ":")).encode(), "application/json"
+    if files is not None:
+        if body is not None:
+            raise ValueError("pass either body= or files= (with data= for the other fields), not both")
+        multipart = Multipart(data, files)
+        return multipart, multipart.content_type
+    if data is None:
+        return body, None
+    if body is not None:
+        raise ValueError("pass either body= or data=, not both")
+    if isinstance(data, (str, bytes, bytearray, memoryview)):
+        return data, None    # raw content, as requests sends it
+    return encode_form(data), "application/x-www-form-urlencoded"
+
+
+def _rewinder(body):
+    """The Plan.rewind of a file body: seek back to where it is now."""
+    try:
+        start = body.tell()
+        if body.seekable():
+            return functools.partial(_seek_to, body, start)
+    except (AttributeError, OSError, ValueError):
+        pass
+    return _cannot_rewind
+
+
+def _seek_to(body, Py_ssize_t position):
+    body.seek(position, io.SEEK_SET)
+    return True
+
+
+def _cannot_rewind():
+    return False
+
+
 cdef class Plan:
     def __init__(self, str method, str url, str path, object target, OriginSlots slots,
                  bytes head, object body, object chunks, bint chunked, Py_ssize_t length,
-                 bint client_close, bint replayable):
+                 object rewind, bint client_close, bint replayable):
         self.method = method
         self.url = url
         self.path = path
@@ -111,6 +157,7 @@ cdef class Plan:
         self.chunks = chunks
         self.chunked = chunked
         self.length = length
+        self.rewind = rewind
         self.client_close = client_close
         self.replayable = replayable
         self.head_request = method == "HEAD"
@@ -129,22 +176,23 @@ cdef class Planner:
         self.plans = {}
 
     cpdef Plan plan(self, str method, str url, object headers, object body, object params,
-                    object json):
+                    object json, object data=None, object files=None):
         """The request's Plan: from the cache when it has no options."""
         cdef Plan plan
         cdef dict by_url
-        if headers is None and body is None and params is None and json is None:
+        if (headers is None and body is None and params is None and json is None
+                and data is None and files is None):
             by_url = self.plans.get(method)
             if by_url is None:
                 by_url = self.plans[method] = {}
             plan = by_url.get(url)
             if plan is None:
-                plan = self._plan(method, url, None, None, None, None)
+                plan = self._plan(method, url, None, None, None, None, None, None)
                 if len(by_url) >= CACHE_SIZE:
                     by_url.clear()
                 by_url[url] = plan
             return plan
-        return self._plan(method, url, headers, body, params, json)
+        return self._plan(method, url, headers, body, params, json, data, files)
 
     def _target(self, url, params):
         """The parsed URL, the request target, and the URL with params."""
@@ -179,7 +227,7 @@ cdef class Planner:
         return build_request_head(method, path, b"", merged + framing), asks_close(merged)
 
     cdef Plan _plan(self, str method, str url, object headers, object body, object params,
-                    object json):
+                    object json, object data, object files):
         if not isinstance(method, str):
             raise TypeError(f"method must be a str, not {type(method).__name__}")
         method = method.upper()
@@ -187,15 +235,14 @@ cdef class Planner:
         chunks = None
         chunked = False
         length = -1
+        rewind = None
         # The request's own header pairs, normalised once (None: none given).
         extra = None if headers is None else Headers(headers).multi_items()
         framing = []
-        if json is not None:
-            if body is not None:
-                raise ValueError("pass either body= or json=, not both")
-            body = jsonlib.dumps(json, separators=(",", ":")).encode()
-            if extra is None or all(name.lower() != "content-type" for name, _ in extra):
-                framing.append(("Content-Type", "application/json"))
+        body, content_type = _encode_body(body, json, data, files)
+        if content_type is not None and (
+                extra is None or all(name.lower() != "content-type" for name, _ in extra)):
+            framing.append(("Content-Type", content_type))
         if body is None:
             if method in _BODY_METHODS:
                 framing.append(("Content-Length", "0"))
@@ -207,23 +254,24 @@ cdef class Planner:
             if not view.c_contiguous:
                 raise ValueError("a memoryview body must be C-contiguous")
             framing.append(("Content-Length", str(view.nbytes)))
+        elif isinstance(body, Multipart):
+            length, rewind = body.length, body.rewind
+            chunks, body, chunked = iter(body), None, body.length < 0
         elif callable(getattr(body, "read", None)):
-            length = _file_length(body)
+            length, rewind = _file_length(body), _rewinder(body)
             chunks, body = iter(functools.partial(body.read, _FILE_BLOCK), b""), None
-            if length >= 0:
-                framing.append(("Content-Length", str(length)))
-            else:
-                chunked = True
-                framing.append(("Transfer-Encoding", "chunked"))
+            chunked = length < 0
         elif isinstance(body, Iterable):
-            chunks, body, chunked = iter(body), None, True
-            framing.append(("Transfer-Encoding", "chunked"))
+            chunks, body, chunked, rewind = iter(body), None, True, _cannot_rewind
         else:
             raise TypeError(f"body must be bytes, str, a binary file or an iterable of bytes, "
                             f"not {type(body).__name__}")
+        if chunks is not None:
+            framing.append(("Transfer-Encoding", "chunked") if chunked
+                           else ("Content-Length", str(length)))
         head, client_close = self._head(method, target, path, extra, framing)
         replayable = chunks is None and (
             method in _REPLAYABLE
             or (extra is not None and any(name.lower() == "idempotency-key" for name, _ in extra)))
         return Plan(method, url, path, target, self.core.slots(target.key, target.origin),
-                    head, body, chunks, chunked, length, client_close, replayable)
+                    head, body, chunks, chunked, length, rewind, client_close, replayable)

@@ -11,18 +11,24 @@ pool's arguments, stream(), stats() and close().
 
 from __future__ import annotations
 
+import functools
 import os
 import ssl
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
+from http.cookiejar import CookieJar
 from typing import Literal, Union, cast, overload
 
 from httpool._batch import Batch
 from httpool._exchange import Settings
 from httpool._idle import PoolCore
 from httpool._models import (
+    AuthSource,
     Body,
+    CookieSource,
+    Files,
+    FormData,
     Headers,
     HeaderSource,
     JSONInput,
@@ -32,13 +38,16 @@ from httpool._models import (
     Timeout,
     TimeoutSource,
 )
-from httpool._plan import Planner
+from httpool._plan import Plan, Planner
 from httpool._reasons import CloseReason
 from httpool._request import Client
 from httpool._response import Response
 from httpool._stats import OriginStats, PoolStats
 from httpool._tls import TLSConfig
 from httpool._version import __version__
+from httpool.policies.cookies import ObservedJar, jar_from
+from httpool.policies.decoding import ACCEPT_ENCODING
+from httpool.policies.flow import Flow, Policies
 
 __all__ = ["Pool"]
 
@@ -59,10 +68,12 @@ def _forget_in_child() -> None:
 os.register_at_fork(after_in_child=_forget_in_child)
 
 
-# (method, url, headers, body, params, json) of one request, as Planner.plan takes them.
-_RequestArgs = tuple[str, str, HeaderSource, Body, Params, JSONInput]
 # Pool.verify= and cert=: a path is a str or an os.PathLike.
 _Path = Union[str, "os.PathLike[str]"]
+
+# The keywords of a (method, url, {keywords}) item of request_many.
+_ITEM_KEYWORDS = frozenset({"headers", "body", "params", "json", "data", "files", "auth", "cookies",
+                            "follow_redirects"})
 
 
 class _Stream:
@@ -70,16 +81,14 @@ class _Stream:
     without its `with` block ending must not drain from a finalizer; its
     response is then released by Response.__del__, which does not block."""
 
-    __slots__ = ("_pool", "_args", "_response")
+    __slots__ = ("_open", "_response")
 
-    def __init__(self, pool: Pool, args: tuple[str, str, HeaderSource, Body, Params, JSONInput,
-                                               TimeoutSource]) -> None:
-        self._pool = pool
-        self._args = args
+    def __init__(self, open_response: Callable[[], Response]) -> None:
+        self._open = open_response
         self._response: Response | None = None
 
     def __enter__(self) -> Response:
-        self._response = self._pool._open_stream(*self._args)
+        self._response = self._open()
         return self._response
 
     def __exit__(self, *exc_info: object) -> None:
@@ -88,22 +97,28 @@ class _Stream:
             response.close()
 
 
-def _request_args(item: object) -> _RequestArgs:
-    """(method, url, headers, body, params, json) of one request_many item, checked
-    (typed callers pass a RequestItem; others may pass anything)."""
+def _item_request(item: object) -> Request:
+    """The Request of one request_many item, checked (typed callers pass a
+    RequestItem; others may pass anything)."""
     if isinstance(item, Request):
-        return item.method, item.url, item.headers, item.body, item.params, item.json
+        return item
     if isinstance(item, tuple) and len(item) in (2, 3):
         options = item[2] if len(item) == 3 else {}
         if not isinstance(options, Mapping):
             raise TypeError(f"the third item of {item!r} must be a dict of request() keywords")
-        unknown = set(options) - {"headers", "body", "params", "json"}
+        unknown = set(options) - _ITEM_KEYWORDS
         if unknown:
             raise TypeError(f"unknown request keywords {sorted(unknown)} in {item!r}")
-        return (item[0], item[1], options.get("headers"), options.get("body"),
-                options.get("params"), options.get("json"))
+        return Request(item[0], item[1], **options)
     raise TypeError(f"a request is (method, url), (method, url, {{keywords}}) or httpool.Request, "
                     f"not {item!r}")
+
+
+def _start_policies(pool: weakref.ref[Pool]) -> None:
+    """The pool's jar stored a cookie: its requests go through a Flow now."""
+    alive = pool()
+    if alive is not None:
+        alive.uses_policies = True
 
 
 def _positive_int(name: str, value: object, minimum: int = 1) -> int:
@@ -153,12 +168,18 @@ class Pool(Client):
         max_interim: int = 5,
         verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         cert: str | os.PathLike[str] | tuple[_Path, _Path] | None = None,
+        follow_redirects: bool = False,
+        max_redirects: int = 20,
+        allow_https_downgrade: bool = False,
+        cookies: CookieSource | Literal[False] = None,
+        auth: AuthSource = None,
     ) -> None:
         _positive_int("max_connections_per_host", max_connections_per_host)
         _positive_int("max_connections", max_connections)
         _positive_int("max_idle_per_host", max_idle_per_host, 0)
         _positive_int("max_drain", max_drain, 0)
         _positive_int("retries", retries, 0)
+        _positive_int("max_redirects", max_redirects, 0)
         parser_limits: dict[str, int | None] = {
             "max_body_size": _optional_int("max_body_size", max_body_size, 0),
             "max_header_bytes": _positive_int("max_header_bytes", max_header_bytes, 64),
@@ -168,28 +189,52 @@ class Pool(Client):
         self._core = PoolCore(max_connections, max_connections_per_host, max_idle_per_host,
                               _seconds("idle_timeout", idle_timeout),
                               _seconds("max_lifetime", max_lifetime))
-        default = [("User-Agent", f"httpool/{__version__}"), ("Accept", "*/*")]
+        default = [("User-Agent", f"httpool/{__version__}"), ("Accept", "*/*"),
+                   ("Accept-Encoding", ACCEPT_ENCODING)]
         extra = list(Headers(headers).multi_items())
         overridden = {name.lower() for name, _ in extra}
         if overridden & _FRAMING or "host" in overridden:
             raise ValueError("default headers may not set Host, Content-Length or Transfer-Encoding")
         self._timeout = Timeout.coerce(timeout, Timeout())
         tls = TLSConfig(verify, cert)
+        planner = Planner(self._core, [(n, v) for n, v in default if n.lower() not in overridden] + extra)
+        jar = None if cookies is False else jar_from(cookies)
+        if isinstance(jar, ObservedJar):
+            jar.on_store = functools.partial(_start_policies, weakref.ref(self))
+        policies = Policies(planner, auth, jar, bool(follow_redirects), max_redirects,
+                            bool(allow_https_downgrade))
         self._setup(Settings(self._core, retries, max_drain, _seconds("max_drain_time", max_drain_time),
                              parser_limits, tls),
-                    Planner(self._core, [(n, v) for n, v in default if n.lower() not in overridden] + extra),
-                    self._timeout)
+                    planner, self._timeout, policies)
         _pools.add(self)
 
     # ---------------------------------------------------------------- API
 
+    @property
+    def cookies(self) -> CookieJar | None:
+        """The pool's cookie jar (None with cookies=False): Set-Cookie of every
+        response is stored there, and its cookies are sent where they apply."""
+        return self._policies.jar
+
     def stream(self, method: str, url: str, *, headers: HeaderSource = None, body: Body = None,
-               params: Params = None, json: JSONInput = None,
+               params: Params = None, json: JSONInput = None, data: FormData = None,
+               files: Files = None, auth: AuthSource = None, cookies: CookieSource = None,
+               follow_redirects: bool | None = None,
                timeout: TimeoutSource = None) -> AbstractContextManager[Response]:
         """Send a request when the `with` block is entered; the body is read by
         the caller (iter_bytes, read). Leaving the block releases the response,
         draining what is left."""
-        return _Stream(self, (method, url, headers, body, params, json, timeout))
+        return _Stream(lambda: self._open_stream(method, url, headers, body, params, json, data,
+                                                 files, auth, cookies, follow_redirects, timeout))
+
+    def send(self, request: Request, *, timeout: TimeoutSource = None,
+             stream: bool = False) -> Response:
+        """Send a Request (response.next_request, for one): its body read
+        whole, or with stream=True only its head (close the response, or use
+        it in a `with` block)."""
+        if not isinstance(request, Request):
+            raise TypeError(f"send() takes an httpool.Request, not {type(request).__name__}")
+        return self._send_request(request, timeout, stream)
 
     # return_exceptions=True puts each failure in its request's place: an
     # HTTPError, or whatever else ended that request (a body iterator's own
@@ -257,8 +302,28 @@ class Pool(Client):
                timeout: TimeoutSource) -> Batch:
         """Plan every request (bad arguments raise here, before any I/O)."""
         _positive_int("concurrency", concurrency)
-        plans = [self._planner.plan(*_request_args(item)) for item in requests]
-        return Batch(self._settings, plans, concurrency, Timeout.coerce(timeout, self._timeout))
+        items = [self._batch_item(item) for item in requests]
+        return Batch(self._settings, items, concurrency, Timeout.coerce(timeout, self._timeout),
+                     self._policies)
+
+    def _batch_item(self, item: object) -> tuple[Plan, Flow | None]:
+        """The first Plan of one request, and its Flow when it uses a policy."""
+        if (isinstance(item, tuple) and len(item) == 2 and not self.uses_policies
+                and isinstance(item[1], str)):
+            # The common item: the planner's cache has its Plan.
+            plan = self._planner.plan(item[0], item[1], None, None, None, None)
+            if plan.target.credentials is None:
+                return plan, None
+        request = _item_request(item)
+        if (request.auth is None and request.cookies is None and request.follow_redirects is None
+                and not self.uses_policies):
+            plan = self._planner.plan(request.method, request.url, request.headers or None,
+                                      request.body, request.params, request.json, request.data,
+                                      request.files)
+            if plan.target.credentials is None:
+                return plan, None
+        flow = Flow(self._policies, request)
+        return flow.first(), flow
 
     def stats(self) -> PoolStats:
         """Counters of the whole pool, with per-origin figures."""

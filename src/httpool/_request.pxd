@@ -1,21 +1,26 @@
-from httpool._exchange cimport Goal, Limits, Settings
+from httpool._exchange cimport Exchange, Goal, Limits, Settings
 from httpool._idle cimport PoolCore
-from httpool._plan cimport Planner
+from httpool._plan cimport Plan, Planner
 from httpool._response cimport Response
 
 
 cdef class Client:
     """The public request methods, compiled: the base class of httpool.Pool.
     It plans a request, runs its Exchange with the blocking driver, and hands
-    back the Response."""
+    back the Response; a request that uses a policy goes through its Flow."""
     cdef:
         readonly Settings _settings
         PoolCore core
         readonly Planner _planner
+        readonly object _policies     # httpool.policies.flow.Policies
+        public bint uses_policies     # every request needs a Flow (Policies.always)
         object timeout                # the pool's default Timeout
         Limits limits                 # the same, in C
         double next_log_check         # when to ask logging again whether DEBUG is on
 
     cdef Response _send(self, str method, str url, object headers, object body, object params,
-                        object json, object timeout, Goal goal)
+                        object json, object data, object files, object auth, object cookies,
+                        object follow_redirects, object timeout, Goal goal)
+    cdef Exchange _run(self, Plan plan, Limits* limits, Goal goal, double since)
+    cdef Response _run_flow(self, object flow, Limits* limits, Goal goal)
     cdef int _check_logging(self, double now) except -1

@@ -7,6 +7,13 @@ request with no options), an Exchange carries it out (httpool._exchange: every
 rule of checkout, sending, receiving, retry, reuse and failure), and the
 blocking driver (httpool._blocking) does its waiting. What is left here is
 the choice of timeouts and the Response handed back.
+
+Policies (auth, cookies, redirects: httpool.policies) cost a plain request
+one test of its arguments and of the pool's uses_policies flag, and one of the
+response's Set-Cookie flag (set by the parser in C): a request that uses none
+goes from plan to response as above. (uses_policies turns on when the pool's
+jar stores its first cookie.) Any other goes through a Flow, which
+plans each hop (a redirect, an auth retry) and runs it here the same way.
 """
 
 import logging
@@ -18,82 +25,147 @@ from httpool._exchange cimport (
 from httpool._plan cimport Plan, Planner
 from httpool._response cimport Response, response_of
 from httpool._sys cimport hp_now
-from httpool._models import Timeout
+from httpool._models import Request, Timeout
+from httpool.policies.flow import Flow
 
 cdef object logger = logging.getLogger("httpool")
 cdef int DEBUG = logging.DEBUG
 
 
 cdef class Client:
-    def _setup(self, Settings settings, Planner planner, object timeout):
+    def _setup(self, Settings settings, Planner planner, object timeout, object policies):
         """Called by Pool.__init__ once its arguments are checked."""
         self._settings = settings
         self.core = settings.core
         self._planner = planner
+        self._policies = policies
+        self.uses_policies = policies.always
         self.timeout = timeout
         self.limits = limits_of(timeout)
 
     def request(self, str method, str url, *, headers=None, body=None, params=None, json=None,
-                timeout=None):
+                data=None, files=None, auth=None, cookies=None, follow_redirects=None, timeout=None):
         """Send a request and read the whole response.
 
         headers: a mapping or (name, value) pairs; body: bytes-like or str
         (sent with Content-Length), a binary file, or an iterable of bytes
         (sent chunked); params: query parameters appended to the URL; json: a
-        body encoded as JSON; timeout: a Timeout, or a number of seconds for
-        the whole request."""
-        return self._send(method, url, headers, body, params, json, timeout, GOAL_BODY)
+        body encoded as JSON; data: form fields (urlencoded), or with files:
+        multipart form data; auth: (user, password), an httpool.Auth or a
+        callable that sets the request's headers; cookies: sent with this
+        request (a dict or a CookieJar); follow_redirects: this request's
+        choice (else the pool's); timeout: a Timeout, or a number of seconds
+        for the whole request (every redirect included)."""
+        return self._send(method, url, headers, body, params, json, data, files, auth, cookies,
+                          follow_redirects, timeout, GOAL_BODY)
 
-    def get(self, str url, *, headers=None, body=None, params=None, json=None, timeout=None):
+    def get(self, str url, *, headers=None, body=None, params=None, json=None,
+                data=None, files=None, auth=None, cookies=None, follow_redirects=None, timeout=None):
         """request("GET", url, ...)"""
-        return self._send("GET", url, headers, body, params, json, timeout, GOAL_BODY)
+        return self._send("GET", url, headers, body, params, json, data, files, auth, cookies,
+                          follow_redirects, timeout, GOAL_BODY)
 
-    def head(self, str url, *, headers=None, body=None, params=None, json=None, timeout=None):
+    def head(self, str url, *, headers=None, body=None, params=None, json=None,
+                data=None, files=None, auth=None, cookies=None, follow_redirects=None, timeout=None):
         """request("HEAD", url, ...)"""
-        return self._send("HEAD", url, headers, body, params, json, timeout, GOAL_BODY)
+        return self._send("HEAD", url, headers, body, params, json, data, files, auth, cookies,
+                          follow_redirects, timeout, GOAL_BODY)
 
-    def post(self, str url, *, headers=None, body=None, params=None, json=None, timeout=None):
+    def post(self, str url, *, headers=None, body=None, params=None, json=None,
+                data=None, files=None, auth=None, cookies=None, follow_redirects=None, timeout=None):
         """request("POST", url, ...)"""
-        return self._send("POST", url, headers, body, params, json, timeout, GOAL_BODY)
+        return self._send("POST", url, headers, body, params, json, data, files, auth, cookies,
+                          follow_redirects, timeout, GOAL_BODY)
 
-    def put(self, str url, *, headers=None, body=None, params=None, json=None, timeout=None):
+    def put(self, str url, *, headers=None, body=None, params=None, json=None,
+                data=None, files=None, auth=None, cookies=None, follow_redirects=None, timeout=None):
         """request("PUT", url, ...)"""
-        return self._send("PUT", url, headers, body, params, json, timeout, GOAL_BODY)
+        return self._send("PUT", url, headers, body, params, json, data, files, auth, cookies,
+                          follow_redirects, timeout, GOAL_BODY)
 
-    def patch(self, str url, *, headers=None, body=None, params=None, json=None, timeout=None):
+    def patch(self, str url, *, headers=None, body=None, params=None, json=None,
+                data=None, files=None, auth=None, cookies=None, follow_redirects=None, timeout=None):
         """request("PATCH", url, ...)"""
-        return self._send("PATCH", url, headers, body, params, json, timeout, GOAL_BODY)
+        return self._send("PATCH", url, headers, body, params, json, data, files, auth, cookies,
+                          follow_redirects, timeout, GOAL_BODY)
 
-    def delete(self, str url, *, headers=None, body=None, params=None, json=None, timeout=None):
+    def delete(self, str url, *, headers=None, body=None, params=None, json=None,
+                data=None, files=None, auth=None, cookies=None, follow_redirects=None, timeout=None):
         """request("DELETE", url, ...)"""
-        return self._send("DELETE", url, headers, body, params, json, timeout, GOAL_BODY)
+        return self._send("DELETE", url, headers, body, params, json, data, files, auth, cookies,
+                          follow_redirects, timeout, GOAL_BODY)
 
-    def options(self, str url, *, headers=None, body=None, params=None, json=None, timeout=None):
+    def options(self, str url, *, headers=None, body=None, params=None, json=None,
+                data=None, files=None, auth=None, cookies=None, follow_redirects=None, timeout=None):
         """request("OPTIONS", url, ...)"""
-        return self._send("OPTIONS", url, headers, body, params, json, timeout, GOAL_BODY)
+        return self._send("OPTIONS", url, headers, body, params, json, data, files, auth, cookies,
+                          follow_redirects, timeout, GOAL_BODY)
 
-    def _open_stream(self, str method, str url, headers, body, params, json, timeout):
+    def _open_stream(self, str method, str url, headers, body, params, json, data, files, auth,
+                     cookies, follow_redirects, timeout):
         """The response of a stream(): its head read, its body left to the caller."""
-        return self._send(method, url, headers, body, params, json, timeout, GOAL_HEAD)
+        return self._send(method, url, headers, body, params, json, data, files, auth, cookies,
+                          follow_redirects, timeout, GOAL_HEAD)
+
+    def _send_request(self, request, timeout, bint stream):
+        """Pool.send: a Request, through its Flow."""
+        cdef Limits limits = limits_of(Timeout.coerce(timeout, self.timeout))
+        return self._run_flow(Flow(self._policies, request), &limits,
+                              GOAL_HEAD if stream else GOAL_BODY)
 
     cdef Response _send(self, str method, str url, object headers, object body, object params,
-                        object json, object timeout, Goal goal):
-        cdef Plan plan = self._planner.plan(method, url, headers, body, params, json)
-        cdef Limits limits = self.limits
-        cdef double now = hp_now()
+                        object json, object data, object files, object auth, object cookies,
+                        object follow_redirects, object timeout, Goal goal):
+        cdef Plan plan
         cdef Exchange exchange
+        cdef Response response
+        cdef Limits limits = self.limits
         if timeout is not None:
             limits = limits_of(Timeout.coerce(timeout, self.timeout))
+        if auth is None and cookies is None and follow_redirects is None and not self.uses_policies:
+            plan = self._planner.plan(method, url, headers, body, params, json, data, files)
+            if plan.target.credentials is None:
+                exchange = self._run(plan, &limits, goal, -1.0)
+                response = response_of(exchange)
+                if exchange.sets_cookie:
+                    self._policies.keep_cookies(response)
+                return response
+        return self._run_flow(
+            Flow(self._policies, Request(method, url, headers=headers, body=body, params=params,
+                                         json=json, data=data, files=files, auth=auth,
+                                         cookies=cookies, follow_redirects=follow_redirects)),
+            &limits, goal)
+
+    cdef Exchange _run(self, Plan plan, Limits* limits, Goal goal, double since):
+        cdef double now = hp_now()
+        cdef Exchange exchange
         if now >= self.next_log_check:
             self._check_logging(now)
-        exchange = new_exchange(self._settings, plan, &limits, None, None, None)
+        exchange = new_exchange(self._settings, plan, limits, None, None, None)
         try:
-            exchange.begin(goal, now)
+            exchange.begin(goal, now, since)
             drive(exchange)
         finally:
             if self.core.debug:
                 self.core.flush_log()
-        return response_of(exchange)
+        return exchange
+
+    cdef Response _run_flow(self, object flow, Limits* limits, Goal goal):
+        """Every hop of a request with policies, within one total deadline."""
+        cdef Plan plan = flow.first()
+        cdef double since = hp_now()
+        cdef Response response
+        while True:
+            response = response_of(self._run(plan, limits, goal, since))
+            try:
+                plan = flow.next(response)
+            except BaseException:
+                response.close()
+                raise
+            if plan is None:
+                return flow.finish(response)
+            # An intermediate response of a stream: drained, so its connection is reused.
+            response.close()
 
     cdef int _check_logging(self, double now) except -1:
         # Asking logging costs a Python call: once a second is enough to

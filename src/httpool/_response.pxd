@@ -15,6 +15,11 @@ cdef class Response:
         double _started                # when the request began (monotonic)
         double _finished               # when the connection was released; < 0 until then
         bint _streamed                 # iter_bytes() took part of the body
+        object _decoder                # of its Content-Encoding (httpool.policies.decoding), or None
+        bytes _raw                     # the body as received, when _content is it decoded
+        str _encoding                  # set by the caller, else None
+        list _history                  # the responses before it (redirects, auth), or None
+        object _request                # the Request it answers, when a Flow sent it
 
 
 # The response of an exchange whose head arrived (its body too, when finished).

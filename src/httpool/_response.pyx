@@ -14,14 +14,21 @@ by the blocking driver.
 import codecs
 import datetime
 import json as jsonlib
+import urllib.parse
 
 from httpool._blocking cimport drive
 from httpool._exchange cimport Exchange, EX_DONE, GOAL_BODY, GOAL_SOME
 from httpool._exceptions import HTTPStatusError
-from httpool._models import Headers
+from httpool._models import Headers, Request
+from httpool.policies.cookies import response_cookies
+from httpool.policies.decoding import decoder_for
+from httpool.policies.redirects import is_redirect, next_request
 
 
 cdef Response response_of(Exchange exchange):
+    """The response of an exchange whose head arrived. A body with a
+    Content-Encoding is decoded (whole when it was read whole): it may raise
+    DecodingError, after the connection went back."""
     cdef Response response = Response.__new__(Response)
     cdef str version = exchange.version
     response.status_code = exchange.status_code
@@ -34,7 +41,27 @@ cdef Response response_of(Exchange exchange):
     response._started = exchange.started
     response._exchange = exchange
     _forget_exchange(response)
+    if exchange.content_encoded:
+        _start_decoding(response, exchange)
     return response
+
+
+cdef int _start_decoding(Response response, Exchange exchange) except -1:
+    cdef object limit = exchange.settings.parser_limits["max_body_size"]
+    response._decoder = decoder_for(", ".join(response.headers.get_list("content-encoding")),
+                                    exchange.plan.slots.origin, limit)
+    if response._decoder is not None and response._content is not None:
+        response._raw = response._content
+        response._content = _decoded(response, response._raw)
+    return 0
+
+
+cdef bytes _decoded(Response response, bytes raw):
+    """A whole body decoded (the decoder stops at max_body_size)."""
+    decoder = response._decoder
+    head = decoder.decode(raw)
+    tail = decoder.finish()
+    return head + tail if tail else head
 
 
 cdef int _forget_exchange(Response response) except -1:
@@ -58,6 +85,53 @@ cdef bytes _next_chunk(Response response, Py_ssize_t max_bytes):
         return exchange.read_some(max_bytes)
     finally:
         _forget_exchange(response)
+
+
+def _parse_links(str value):
+    """The links of one Link field (RFC 8288 section 3):
+    <url>; param=value; param="quoted, value", <url>; ..."""
+    links = []
+    cdef Py_ssize_t i = 0, n = len(value), end
+    while True:
+        i = value.find("<", i)
+        if i < 0:
+            return links
+        end = value.find(">", i)
+        if end < 0:
+            return links
+        link = {"url": value[i + 1:end].strip()}
+        i = end + 1
+        # Parameters until the comma that ends this link (one outside quotes).
+        while i < n and value[i] != ",":
+            if value[i] != ";":
+                i += 1
+                continue
+            i += 1
+            end = i
+            while end < n and value[end] not in "=;,":
+                end += 1
+            name = value[i:end].strip().lower()
+            i = end
+            param = ""
+            if i < n and value[i] == "=":
+                i += 1
+                while i < n and value[i] == " ":
+                    i += 1
+                if i < n and value[i] == '"':
+                    end = i + 1
+                    while end < n and value[end] != '"':
+                        end += 2 if value[end] == "\\" else 1
+                    param = value[i + 1:end].replace("\\", "")
+                    i = end + 1
+                else:
+                    end = i
+                    while end < n and value[end] not in ";,":
+                        end += 1
+                    param = value[i:end].strip()
+                    i = end
+            if name:
+                link.setdefault(name, param)
+        links.append(link)
 
 
 cdef class Response:
@@ -98,6 +172,9 @@ cdef class Response:
                 self._content = exchange.content
             finally:
                 _forget_exchange(self)
+            if self._decoder is not None:
+                self._raw = self._content
+                self._content = _decoded(self, self._raw)
         return self._content
 
     @property
@@ -106,7 +183,10 @@ cdef class Response:
 
     @property
     def encoding(self):
-        """The charset of Content-Type when Python knows it, else utf-8."""
+        """The charset of Content-Type when Python knows it, else utf-8;
+        set it to decode .text otherwise."""
+        if self._encoding is not None:
+            return self._encoding
         content_type = self.headers.get("content-type", "")
         for param in content_type.split(";")[1:]:
             key, _, value = param.strip().partition("=")
@@ -117,6 +197,12 @@ cdef class Response:
                     break
         return "utf-8"
 
+    @encoding.setter
+    def encoding(self, value):
+        if not isinstance(value, str):
+            raise TypeError(f"encoding must be a str, not {type(value).__name__}")
+        self._encoding = codecs.lookup(value).name
+
     @property
     def text(self):
         return self.read().decode(self.encoding, errors="replace")
@@ -125,24 +211,85 @@ cdef class Response:
         return jsonlib.loads(self.read(), **kwargs)
 
     def iter_bytes(self, Py_ssize_t chunk_size=65536):
-        """The body in pieces of at most chunk_size bytes, as they arrive."""
+        """The body in pieces of at most chunk_size bytes, as they arrive,
+        decoded (Content-Encoding) as they arrive."""
+        self._check_iterable(chunk_size)
+        return self._iter_body(chunk_size, self._decoder)
+
+    def iter_raw(self, Py_ssize_t chunk_size=65536):
+        """The body as it came over the wire (still Content-Encoded), in
+        pieces of at most chunk_size bytes."""
+        self._check_iterable(chunk_size)
+        return self._iter_body(chunk_size, None)
+
+    def _check_iterable(self, Py_ssize_t chunk_size):
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
         if self._content is None and self._exchange is None:
             raise RuntimeError(f"the body of {self!r} was released before it was read")
-        return self._iter_bytes(chunk_size)
 
-    def _iter_bytes(self, Py_ssize_t chunk_size):
-        if self._content is not None:
-            for start in range(0, len(self._content), chunk_size):
-                yield self._content[start:start + chunk_size]
+    def _iter_body(self, Py_ssize_t chunk_size, decoder):
+        content = self._content
+        if content is not None:
+            if decoder is None and self._raw is not None:
+                content = self._raw
+            for start in range(0, len(content), chunk_size):
+                yield content[start:start + chunk_size]
             return
         self._streamed = True
         while True:
             chunk = _next_chunk(self, chunk_size)
-            if not chunk:
+            if decoder is None:
+                if not chunk:
+                    return
+                yield chunk
+            elif chunk:
+                yield from decoder.iter_decode(chunk, chunk_size)
+            else:
+                chunk = decoder.finish()
+                for start in range(0, len(chunk), chunk_size):
+                    yield chunk[start:start + chunk_size]
                 return
-            yield chunk
+
+    @property
+    def history(self):
+        """The responses before this one, oldest first: redirects followed,
+        and challenges an auth scheme answered."""
+        return list(self._history) if self._history is not None else []
+
+    def _set_history(self, list history, request=None):
+        self._history = history
+        self._request = request
+
+    @property
+    def is_redirect(self):
+        """A 301, 302, 303, 307 or 308 with a Location."""
+        return is_redirect(self.status_code, self.headers)
+
+    @property
+    def next_request(self):
+        """The Request a redirect asks for (for following redirects by hand:
+        pool.send(response.next_request)); None if this is not a redirect."""
+        if not self.is_redirect:
+            return None
+        request = self._request if self._request is not None else Request(self.method, self.url)
+        return next_request(request, self, True)
+
+    @property
+    def cookies(self):
+        """name -> value of this response's Set-Cookie fields."""
+        return response_cookies(self.headers)
+
+    @property
+    def links(self):
+        """The Link header (RFC 8288), by rel (or by URL when a link has none):
+        {"next": {"url": "...", "rel": "next", ...}}; URLs resolved against the response's."""
+        links = {}
+        for value in self.headers.get_list("link"):
+            for link in _parse_links(value):
+                link["url"] = urllib.parse.urljoin(self.url, link["url"])
+                links[link.get("rel") or link["url"]] = link
+        return links
 
     @property
     def is_released(self):

@@ -21,31 +21,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlencode
 
-from httpool._models import Readable
+from httpool._models import FileContent, FileFields, FileValue, FormFields, Readable
 
-__all__ = ["FormScalar", "FormValue", "FormData", "FileContent", "FileValue", "FileFields",
-           "encode_form", "Multipart"]
-
-# A form field's value: str (sent as UTF-8), bytes (as they are), int or float
-# (their str()), bool ("true"/"false") or None (""). A list or tuple of them
-# repeats the field.
-FormScalar = str | bytes | int | float | None
-FormValue = FormScalar | Sequence[FormScalar]
-# data=: a mapping, or (name, value) pairs to keep an order or repeat a name.
-FormData = Mapping[str, FormValue] | Sequence[tuple[str, FormValue]]
-
-# A file field's content: a binary file, or the content itself (str as UTF-8).
-FileContent = Readable | bytes | str
-# A file field, as requests and httpx accept it: the content alone, or
-# (filename, content), (filename, content, content_type) or
-# (filename, content, content_type, headers). A None filename sends no filename
-# parameter; a None content_type is guessed from the filename.
-FileValue = (FileContent
-             | tuple[str | None, FileContent]
-             | tuple[str | None, FileContent, str | None]
-             | tuple[str | None, FileContent, str | None, Mapping[str, str]])
-# files=: a mapping, or (name, value) pairs to repeat a name.
-FileFields = Mapping[str, FileValue] | Sequence[tuple[str, FileValue]]
+__all__ = ["encode_form", "Multipart"]
 
 BLOCK = 64 * 1024
 """How much of a file is read at a time. Bytes content this long or longer is
@@ -65,7 +43,7 @@ _ESCAPES = str.maketrans({'"': "%22", "\r": "%0D", "\n": "%0A"})
 _Value = TypeVar("_Value")
 
 
-def encode_form(data: FormData) -> bytes:
+def encode_form(data: FormFields) -> bytes:
     """An application/x-www-form-urlencoded body, as urlencode(doseq=True) makes
     it (a list or tuple value repeats the key). Values: str, bytes, int, float;
     True and False as "true" and "false", None as ""; anything else is a
@@ -86,7 +64,7 @@ class Multipart:
 
     __slots__ = ("content_type", "length", "_pieces", "_files", "_sent")
 
-    def __init__(self, data: FormData | None, files: FileFields, boundary: bytes | None = None) -> None:
+    def __init__(self, data: FormFields | None, files: FileFields, boundary: bytes | None = None) -> None:
         if boundary is None:
             boundary = os.urandom(16).hex().encode("ascii")
         elif not _BOUNDARY.fullmatch(boundary):
@@ -206,7 +184,7 @@ def _field_name(name: object) -> str:
     return name
 
 
-def _form_fields(data: FormData) -> Iterator[tuple[str, str | bytes]]:
+def _form_fields(data: FormFields) -> Iterator[tuple[str, str | bytes]]:
     """Each (name, value) of a form, one per item of a list or tuple value."""
     for name, value in _items(data):
         if isinstance(value, (list, tuple)):

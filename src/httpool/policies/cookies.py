@@ -1,0 +1,115 @@
+"""Cookies: a pool's jar, the Cookie header of a request, Set-Cookie stored.
+
+The jar is the standard library's ``http.cookiejar.CookieJar`` and its
+DefaultCookiePolicy decides which cookie goes where (domain and path
+matching, Secure, expiry, public suffixes it knows): this module only adapts
+httpool's requests and responses to the urllib objects the jar reads.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import http.cookies
+import urllib.request
+from collections.abc import Callable, Mapping
+from typing import cast
+
+from httpool._models import CookieSource, Headers
+
+__all__ = ["ObservedJar", "jar_from", "cookie_header", "store", "response_cookies"]
+
+
+class ObservedJar(http.cookiejar.CookieJar):
+    """The jar httpool makes: it calls on_store whenever a cookie is stored
+    (from a response, or by the caller), so that a pool spends nothing on
+    cookies until it has one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on_store: Callable[[], None] | None = None
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        super().set_cookie(cookie)
+        if self.on_store is not None:
+            self.on_store()
+
+
+def _cookie(name: str, value: str) -> http.cookiejar.Cookie:
+    """A cookie with no domain: the jar sends it to every origin, as requests
+    and httpx do with the cookies of a dict."""
+    return http.cookiejar.Cookie(
+        version=0, name=name, value=value, port=None, port_specified=False, domain="",
+        domain_specified=False, domain_initial_dot=False, path="/", path_specified=True,
+        secure=False, expires=None, discard=True, comment=None, comment_url=None, rest={},
+        rfc2109=False)
+
+
+def jar_from(source: CookieSource, what: str = "cookies") -> http.cookiejar.CookieJar:
+    """The jar of cookies=: a CookieJar as it is (shared with the caller),
+    or a new ObservedJar holding a mapping's cookies (None: an empty one)."""
+    if isinstance(source, http.cookiejar.CookieJar):
+        return source
+    jar = ObservedJar()
+    if source is None:
+        return jar
+    if not isinstance(source, Mapping):
+        raise TypeError(f"{what} must be a dict of name -> value or an http.cookiejar.CookieJar, "
+                        f"not {type(source).__name__}")
+    # The types say str; a caller without a type checker may pass anything.
+    for name, value in cast("Mapping[object, object]", source).items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"{what}: cookie names and values must be str, not {name!r}: {value!r}")
+        jar.set_cookie(_cookie(name, value))
+    return jar
+
+
+def cookie_header(jars: list[http.cookiejar.CookieJar], method: str, url: str) -> str | None:
+    """The Cookie header value of a request to url from the jars, in order
+    (a later jar's cookie of the same name wins); None when none applies."""
+    pairs: dict[str, str] = {}
+    for jar in jars:
+        probe = urllib.request.Request(url, method=method)
+        jar.add_cookie_header(probe)
+        line = probe.get_header("Cookie")
+        if line:
+            for pair in line.split("; "):
+                name, _, value = pair.partition("=")
+                pairs[name] = value
+    if not pairs:
+        return None
+    return "; ".join(f"{name}={value}" for name, value in pairs.items())
+
+
+class _Message:
+    """What CookieJar.extract_cookies reads of a response: info().get_all()."""
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, headers: Headers) -> None:
+        self._headers = headers
+
+    def info(self) -> _Message:
+        return self
+
+    def get_all(self, name: str, default: list[str] | None = None) -> list[str] | None:
+        return self._headers.get_list(name) or default
+
+
+def store(jar: http.cookiejar.CookieJar, method: str, url: str, headers: Headers) -> None:
+    """Keep the Set-Cookie fields of a response to `method url` that the
+    jar's policy accepts."""
+    # _Message has what extract_cookies calls; typeshed wants an HTTPResponse.
+    jar.extract_cookies(_Message(headers), urllib.request.Request(url, method=method))  # type: ignore[arg-type]
+
+
+def response_cookies(headers: Headers) -> dict[str, str]:
+    """name -> value of a response's Set-Cookie fields (Response.cookies)."""
+    cookies: dict[str, str] = {}
+    for line in headers.get_list("set-cookie"):
+        parsed = http.cookies.SimpleCookie()
+        try:
+            parsed.load(line)
+        except http.cookies.CookieError:
+            continue   # a malformed field is skipped, as the jar skips it
+        cookies.update((name, morsel.value) for name, morsel in parsed.items())
+    return cookies

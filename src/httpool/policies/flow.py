@@ -1,0 +1,172 @@
+"""One request's policies around the engine: auth, cookies, redirects.
+
+A Flow turns a Request into the Plans the engine sends, one per hop, and
+reads each response to choose the next hop: the auth scheme's answer to a
+challenge (Digest's 401), or the redirect's target. It never waits and never
+touches a connection, so the blocking API (httpool._request), a stream and a
+batch (httpool._batch, which follows a redirect inside the batch) all drive
+the same Flow: first(), then next(response) after each response until it
+returns None, then finish(response). The driver reads or drains each
+intermediate response before the next hop, so its connection is reused, and
+spans the request's total deadline over every hop.
+
+Policies holds what a pool sets once: its auth, its cookie jar (None when
+cookies=False) and its redirect settings.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import urllib.parse
+from collections.abc import Generator
+from typing import TYPE_CHECKING
+
+from httpool._exceptions import RedirectError, TooManyRedirects
+from httpool._models import Auth, AuthSource, Request
+from httpool.policies import cookies, redirects
+from httpool.policies.auth import BasicAuth, auth_from
+
+if TYPE_CHECKING:
+    from httpool._plan import Plan, Planner
+    from httpool._response import Response
+
+__all__ = ["Policies", "Flow"]
+
+
+class Policies:
+    """A pool's policies (see the module docstring)."""
+
+    __slots__ = ("planner", "auth", "jar", "follow_redirects", "max_redirects", "allow_downgrade")
+
+    def __init__(self, planner: Planner, auth: AuthSource, jar: http.cookiejar.CookieJar | None,
+                 follow_redirects: bool, max_redirects: int, allow_downgrade: bool) -> None:
+        self.planner = planner
+        self.auth = auth_from(auth)
+        self.jar = jar
+        self.follow_redirects = follow_redirects
+        self.max_redirects = max_redirects
+        self.allow_downgrade = allow_downgrade
+
+    @property
+    def always(self) -> bool:
+        """Whether every request needs a Flow: the pool authenticates, follows
+        redirects, or may have cookies to send (the caller's own jar, which
+        says nothing when it changes, always may)."""
+        jar = self.jar
+        return (self.auth is not None or self.follow_redirects
+                or (jar is not None and (not isinstance(jar, cookies.ObservedJar) or len(jar) > 0)))
+
+    def keep_cookies(self, response: Response) -> None:
+        """Store a response's Set-Cookie (a request that needed no Flow)."""
+        if self.jar is not None:
+            cookies.store(self.jar, response.method, response.url, response.headers)
+
+
+class Flow:
+    """The hops of one request (see the module docstring)."""
+
+    __slots__ = ("policies", "request", "follow", "auth", "same_origin", "steps", "plan",
+                 "history")
+
+    def __init__(self, policies: Policies, request: Request) -> None:
+        self.policies = policies
+        self.request = request = request.copy()   # its hops change it; the caller's stays as it was
+        self.follow = (policies.follow_redirects if request.follow_redirects is None
+                       else request.follow_redirects)
+        # The auth of the first origin; a redirect elsewhere drops it for good.
+        self.auth: Auth | None = None
+        self.same_origin = True
+        self.steps: Generator[Request, Response, None] | None = None
+        self.plan: Plan | None = None
+        self.history: list[Response] = []
+
+    def first(self) -> Plan:
+        """The Plan of the first hop."""
+        return self._hop(self.request)
+
+    def next(self, response: Response) -> Plan | None:
+        """After a response (its head at least): store its cookies, then the
+        next hop's Plan, or None when this response is the final one."""
+        request = self.request
+        if self.policies.jar is not None and "set-cookie" in response.headers:
+            cookies.store(self.policies.jar, request.method, request.url, response.headers)
+        if self.steps is not None:
+            try:
+                again = self.steps.send(response)
+            except StopIteration:
+                self.steps = None
+            else:
+                self.history.append(response)
+                return self._send_again(again, "the auth scheme asked to send it again")
+        if not self.follow or not redirects.is_redirect(response.status_code, response.headers):
+            return None
+        if len(self.history) >= self.policies.max_redirects:
+            raise TooManyRedirects(
+                f"{request.method} {self.history[0].url if self.history else request.url}: more "
+                f"than max_redirects={self.policies.max_redirects} redirects (the last to "
+                f"{response.headers.get('location')})")
+        following = redirects.next_request(request, response, self.policies.allow_downgrade)
+        self.history.append(response)
+        if redirects.origin_of(following.url) != redirects.origin_of(request.url):
+            self.same_origin = False
+        if following.body is not None or following.files is not None:
+            self._rewind(f"a {response.status_code} redirect asks for it again")
+        return self._hop(following)
+
+    def finish(self, response: Response) -> Response:
+        """The final response, with the hops before it."""
+        response._set_history(self.history, self.request)
+        return response
+
+    # ---------------------------------------------------------------- hops
+
+    def _hop(self, request: Request) -> Plan:
+        """Start a hop: credentials from the URL, the auth scheme's flow."""
+        planner = self.policies.planner
+        target, _, url = planner._target(request.url, request.params)
+        if target.credentials is not None:
+            # user:password@ is Basic auth, unless auth= says otherwise; it is
+            # never sent in the request line or the Host header.
+            url = _without_credentials(url)
+            if request.auth is None:
+                request.auth = BasicAuth(*target.credentials)
+        request.url, request.params = url, None
+        self.request = request
+        auth = auth_from(request.auth)
+        if auth is None and self.same_origin:
+            auth = self.policies.auth
+        self.steps = auth.flow(request) if auth is not None else None
+        return self._plan(next(self.steps) if self.steps is not None else request)
+
+    def _send_again(self, request: Request, why: str) -> Plan:
+        self._rewind(why)
+        return self._plan(request)
+
+    def _rewind(self, why: str) -> None:
+        plan = self.plan
+        if plan is not None and plan.rewind is not None and not plan.rewind():
+            raise RedirectError(f"{plan.method} {plan.url}: {why}, but its body cannot be sent "
+                                "again (an iterator or a stream that cannot seek); pass bytes "
+                                "or a seekable file")
+
+    def _plan(self, request: Request) -> Plan:
+        self.request = request
+        headers = request.headers
+        jars = [] if self.policies.jar is None else [self.policies.jar]
+        if request.cookies is not None:
+            jars.append(cookies.jar_from(request.cookies))
+        # A Cookie header the caller set is sent as it is, as requests and urllib do.
+        if jars and "cookie" not in headers:
+            line = cookies.cookie_header(jars, request.method, request.url)
+            if line is not None:
+                headers = headers.copy()
+                headers["Cookie"] = line
+        self.plan = self.policies.planner.plan(
+            request.method, request.url, headers if headers else None, request.body, None,
+            request.json, request.data, request.files)
+        return self.plan
+
+
+def _without_credentials(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
