@@ -2,7 +2,8 @@
 
 Nothing here runs for a test that does not ask for it: nginx starts only when
 a test requests ``nginx`` or ``nginx_short_keepalive`` (once per session), and
-without nginx those tests are skipped, not failed.  Raw-socket servers need no
+without nginx those tests are skipped, not failed; httpbin likewise starts for
+the first test that asks for ``httpbin``.  Raw-socket servers need no
 fixture: ``with ScriptedServer(handler) as server:`` (see support/servers.py).
 
 pyproject.toml sets ``filterwarnings = ["error"]``, so a socket left for the
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from support.httpbin import running_httpbin
 from support.nginx import NginxServer, find_nginx
 from support.servers import assert_no_socket_leak
 
@@ -42,6 +44,13 @@ def nginx_short_keepalive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     yield from _run_nginx(
         tmp_path_factory, "nginx-short", keepalive_timeout="1s 1s", keepalive_requests=3
     )
+
+
+@pytest.fixture(scope="session")
+def httpbin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of httpbin under gunicorn (support/httpbin.py)."""
+    with running_httpbin(tmp_path_factory.mktemp("httpbin") / "gunicorn.log") as url:
+        yield url
 
 
 @pytest.fixture

@@ -14,12 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -431,39 +427,12 @@ def test_digest_counts_each_request_once_across_threads() -> None:
 
 # --- Against httpbin (gunicorn) ---
 
-def _listening_port(log: Path, process: subprocess.Popen[bytes]) -> int:
-    """The port gunicorn says it listens on (it logs the one the OS picked for port 0)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        found = re.search(rb"Listening at: http://127\.0\.0\.1:(\d+)", log.read_bytes())
-        if found:
-            return int(found[1])
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    raise RuntimeError(f"gunicorn did not start listening:\n{log.read_text(errors='replace')}")
-
-
-@pytest.fixture(scope="module")
-def httpbin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """httpbin under gunicorn on a port the OS picks: its base URL."""
-    log = tmp_path_factory.mktemp("httpbin") / "gunicorn.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:0", "--no-control-socket", "httpbin:app"],
-            stdout=sink, stderr=subprocess.STDOUT)
-    try:
-        yield f"http://127.0.0.1:{_listening_port(log, process)}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def exchange(pool: httpool.Pool, auth: Auth, url: str,
              jar: dict[str, str]) -> list[tuple[str | None, httpool.Response]]:
     """Run auth's flow for GET url as the request flow will: each request's
     Authorization and its response, in order (the last response is the final
-    one). Cookies go through jar by hand: the pool has no cookie jar yet."""
+    one). Cookies go through jar by hand (cookies=False): this drives the flow
+    alone, without the pool's request flow (tests/test_policies.py has that)."""
     sent = []
     flow = auth.flow(Request("GET", url))
     request = next(flow)
@@ -484,7 +453,7 @@ def exchange(pool: httpool.Pool, auth: Auth, url: str,
 
 @pytest.mark.parametrize("algorithm", ["MD5", "SHA-256", "SHA-512"])
 def test_httpbin_accepts_the_digest_answer(no_socket_leak: None, httpbin: str, algorithm: str) -> None:
-    with httpool.Pool() as pool:
+    with httpool.Pool(cookies=False) as pool:
         sent = exchange(pool, DigestAuth("user", "passwd"), f"{httpbin}/digest-auth/auth/user/passwd/{algorithm}", {})
     assert [authorization is not None for authorization, _ in sent] == [False, True]
     assert [response.status_code for _, response in sent] == [401, 200]
@@ -492,14 +461,14 @@ def test_httpbin_accepts_the_digest_answer(no_socket_leak: None, httpbin: str, a
 
 
 def test_httpbin_accepts_the_auth_int_answer(no_socket_leak: None, httpbin: str) -> None:
-    with httpool.Pool() as pool:
+    with httpool.Pool(cookies=False) as pool:
         sent = exchange(pool, DigestAuth("user", "passwd"), f"{httpbin}/digest-auth/auth-int/user/passwd/MD5", {})
     assert "qop=auth-int" in str(sent[-1][0])
     assert [response.status_code for _, response in sent] == [401, 200]
 
 
 def test_httpbin_returns_401_to_a_wrong_digest_password(no_socket_leak: None, httpbin: str) -> None:
-    with httpool.Pool() as pool:
+    with httpool.Pool(cookies=False) as pool:
         sent = exchange(pool, DigestAuth("user", "wrong"), f"{httpbin}/digest-auth/auth/user/passwd/MD5", {})
     assert [response.status_code for _, response in sent] == [401, 401]
 
@@ -507,7 +476,7 @@ def test_httpbin_returns_401_to_a_wrong_digest_password(no_socket_leak: None, ht
 def test_httpbin_stale_nonce_is_answered_again(no_socket_leak: None, httpbin: str) -> None:
     # stale_after=1: httpbin accepts one answer, then calls the nonce stale
     auth, jar, url = DigestAuth("user", "passwd"), {}, f"{httpbin}/digest-auth/auth/user/passwd/MD5/1"
-    with httpool.Pool() as pool:
+    with httpool.Pool(cookies=False) as pool:
         first = exchange(pool, auth, url, jar)
         second = exchange(pool, auth, url, jar)
     assert [response.status_code for _, response in first] == [401, 200]
@@ -519,20 +488,20 @@ def test_httpbin_stale_nonce_is_answered_again(no_socket_leak: None, httpbin: st
 
 def test_httpbin_stale_nonce_is_answered_only_once(no_socket_leak: None, httpbin: str) -> None:
     # stale_after=0: httpbin calls every answer's nonce stale
-    with httpool.Pool() as pool:
+    with httpool.Pool(cookies=False) as pool:
         sent = exchange(pool, DigestAuth("user", "passwd"), f"{httpbin}/digest-auth/auth/user/passwd/MD5/0", {})
     assert [response.status_code for _, response in sent] == [401, 401, 401]
     assert all("STALE=TRUE" in response.headers["WWW-Authenticate"].upper() for _, response in sent[1:])
 
 
 def test_httpbin_accepts_basic(no_socket_leak: None, httpbin: str) -> None:
-    with httpool.Pool() as pool:
+    with httpool.Pool(cookies=False) as pool:
         sent = exchange(pool, BasicAuth("user", "passwd"), f"{httpbin}/basic-auth/user/passwd", {})
     assert [response.status_code for _, response in sent] == [200]
     assert sent[0][1].json() == {"authenticated": True, "user": "user"}
 
 
 def test_httpbin_returns_401_to_a_wrong_basic_password(no_socket_leak: None, httpbin: str) -> None:
-    with httpool.Pool() as pool:
+    with httpool.Pool(cookies=False) as pool:
         sent = exchange(pool, BasicAuth("user", "wrong"), f"{httpbin}/basic-auth/user/passwd", {})
     assert [response.status_code for _, response in sent] == [401]

@@ -19,15 +19,19 @@ from httpool._exceptions import (
     TransportError,
     WriteTimeout,
 )
-from httpool._models import Headers, Request, Timeout
+from httpool._models import Auth, Headers, Request, Timeout
 from httpool._parser import ResponseParser
 from httpool._pool import Pool
 from httpool._reasons import CloseReason
 from httpool._response import Response
 from httpool._stats import ClosedStats, OriginStats, PoolStats
 from httpool._version import __version__
+from httpool.policies.auth import BasicAuth, DigestAuth
 
 __all__ = [
+    "Auth",
+    "BasicAuth",
+    "DigestAuth",
     "ClosedStats",
     "CloseReason",
     "Headers",

@@ -19,6 +19,7 @@ cdef class Plan:
         # callable that rewinds it for another send (a file seeks back) and
         # returns False when it cannot (a generator, a pipe).
         readonly object rewind
+        readonly tuple args           # (headers, body, json, data, files) as given, or None
         readonly bint client_close
         readonly bint replayable      # may be sent again after a failure (see Exchange)
         readonly bint head_request

@@ -28,7 +28,8 @@ class Plan:
                  head: bytes, body: Buffer | None,
                  chunks: Iterator[Buffer | str] | None, chunked: bool, length: int,
                  rewind: Callable[[], bool] | None, client_close: bool,
-                 replayable: bool) -> None: ...
+                 replayable: bool,
+                 args: tuple[HeaderSource, Body, JSONInput, FormData, Files] | None = None) -> None: ...
     @property
     def method(self) -> str: ...
     @property
@@ -53,6 +54,9 @@ class Plan:
     def rewind(self) -> Callable[[], bool] | None:
         """None when the body can be sent again as it is; else rewinds it
         for another send, False when it cannot."""
+    @property
+    def args(self) -> tuple[HeaderSource, Body, JSONInput, FormData, Files] | None:
+        """The request's own arguments (for Response.next_request); None when none."""
     @property
     def client_close(self) -> bool: ...
     @property

@@ -146,7 +146,7 @@ def _cannot_rewind():
 cdef class Plan:
     def __init__(self, str method, str url, str path, object target, OriginSlots slots,
                  bytes head, object body, object chunks, bint chunked, Py_ssize_t length,
-                 object rewind, bint client_close, bint replayable):
+                 object rewind, bint client_close, bint replayable, tuple args=None):
         self.method = method
         self.url = url
         self.path = path
@@ -158,6 +158,7 @@ cdef class Plan:
         self.chunked = chunked
         self.length = length
         self.rewind = rewind
+        self.args = args
         self.client_close = client_close
         self.replayable = replayable
         self.head_request = method == "HEAD"
@@ -239,6 +240,7 @@ cdef class Planner:
         # The request's own header pairs, normalised once (None: none given).
         extra = None if headers is None else Headers(headers).multi_items()
         framing = []
+        body_arg = body
         body, content_type = _encode_body(body, json, data, files)
         if content_type is not None and (
                 extra is None or all(name.lower() != "content-type" for name, _ in extra)):
@@ -274,4 +276,5 @@ cdef class Planner:
             method in _REPLAYABLE
             or (extra is not None and any(name.lower() == "idempotency-key" for name, _ in extra)))
         return Plan(method, url, path, target, self.core.slots(target.key, target.origin),
-                    head, body, chunks, chunked, length, rewind, client_close, replayable)
+                    head, body, chunks, chunked, length, rewind, client_close, replayable,
+                    None if extra is None and body is None else (headers, body_arg, json, data, files))

@@ -1,4 +1,5 @@
 from httpool._exchange cimport Exchange
+from httpool._plan cimport Plan
 
 
 cdef class Response:
@@ -20,6 +21,7 @@ cdef class Response:
         str _encoding                  # set by the caller, else None
         list _history                  # the responses before it (redirects, auth), or None
         object _request                # the Request it answers, when a Flow sent it
+        Plan _plan                     # the Plan it answers
 
 
 # The response of an exchange whose head arrived (its body too, when finished).

@@ -34,6 +34,7 @@ cdef Response response_of(Exchange exchange):
     response.status_code = exchange.status_code
     response._reason = exchange.reason
     response.http_version = "HTTP/1.1" if version == "1.1" else "HTTP/" + version
+    response._plan = exchange.plan
     response.url = exchange.plan.url
     response.method = exchange.plan.method
     response._headers = exchange.headers
@@ -272,7 +273,11 @@ cdef class Response:
         pool.send(response.next_request)); None if this is not a redirect."""
         if not self.is_redirect:
             return None
-        request = self._request if self._request is not None else Request(self.method, self.url)
+        request = self._request
+        if request is None:
+            args = self._plan.args or (None, None, None, None, None)
+            request = Request(self.method, self.url, headers=args[0], body=args[1], json=args[2],
+                              data=args[3], files=args[4])
         return next_request(request, self, True)
 
     @property

@@ -768,22 +768,45 @@ def keep_alive(
     return handler
 
 
+def _echo_answer(conn: ServerConn, request: Request) -> None:
+    doc = {
+        "conn": conn.index,
+        "request": conn.requests,
+        "method": request.method,
+        "target": request.target,
+        "version": request.version,
+        "headers": request.headers,
+        "body": request.body.decode("latin-1"),
+    }
+    respond(conn, request, json.dumps(doc).encode(), {"Content-Type": "application/json"})
+
+
 def echo(conn: ServerConn) -> None:
     """Keep-alive; the body is JSON describing the request as received."""
+    _serve_requests(conn, _echo_answer)
 
-    def answer(conn: ServerConn, request: Request) -> None:
-        doc = {
-            "conn": conn.index,
-            "request": conn.requests,
-            "method": request.method,
-            "target": request.target,
-            "version": request.version,
-            "headers": request.headers,
-            "body": request.body.decode("latin-1"),
-        }
-        respond(conn, request, json.dumps(doc).encode(), {"Content-Type": "application/json"})
 
-    _serve_requests(conn, answer)
+# A route's answer: (status, body, headers).
+Answer = tuple[int, bytes, Headers]
+
+
+def routes(table: Mapping[str, Callable[[Request], Answer]]) -> Handler:
+    """Keep-alive; a request whose path (its target without the query) is in
+    ``table`` gets that route's answer, any other the JSON of ``echo``."""
+
+    @_named("routes")
+    def handler(conn: ServerConn) -> None:
+        def answer(conn: ServerConn, request: Request) -> None:
+            route = table.get(request.target.partition("?")[0])
+            if route is None:
+                _echo_answer(conn, request)
+                return
+            status, body, headers = route(request)
+            respond(conn, request, body, headers, status)
+
+        _serve_requests(conn, answer)
+
+    return handler
 
 
 def never_answer(conn: ServerConn) -> None:

@@ -72,12 +72,13 @@ def next_request(request: Request, response: Response, allow_downgrade: bool) ->
                             "refused: it leaves https for http (allow_https_downgrade=True allows it)")
     headers = request.headers.copy()
     method = request.method
-    keeps_body = response.status_code in (307, 308)
     if (response.status_code == 303 and method != "HEAD") or (
             response.status_code in (301, 302) and method not in ("GET", "HEAD")):
         method = "GET"
-    if not keeps_body or method != request.method:
-        keeps_body = False
+    has_body = any(part is not None
+                   for part in (request.body, request.json, request.data, request.files))
+    keeps_body = response.status_code in (307, 308) and has_body
+    if method != request.method or (has_body and not keeps_body):
         for name in _BODY_HEADERS:
             headers.pop(name, None)
     same_origin = origin_of(url) == origin_of(response.url)
