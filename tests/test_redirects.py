@@ -209,7 +209,7 @@ def test_307_sends_a_seekable_file_again_and_refuses_a_generator(tmp_path, no_so
                 doc = echoed(pool.post(server.url + "/again", body=upload))
             assert doc["body"] == "x" * 100_000
             assert doc["headers"]["content-length"] == "100000"
-            with pytest.raises(httpool.RedirectError, match="cannot be sent again"):
+            with pytest.raises(httpool.BodyNotRepeatable, match="cannot be sent again"):
                 pool.post(server.url + "/again", body=iter([b"one", b"two"]))
             doc = echoed(pool.post(server.url + "/again", files={"f": io.BytesIO(b"data")}))
             assert doc["body"].count("\r\n\r\ndata\r\n") == 1   # the file's content, once

@@ -1,6 +1,7 @@
 """httpool: a fast HTTP/1.1 client connection pool."""
 
 from httpool._exceptions import (
+    BodyNotRepeatable,
     ConnectError,
     ConnectionClosed,
     ConnectTimeout,
@@ -31,6 +32,7 @@ from httpool.policies.auth import BasicAuth, DigestAuth
 __all__ = [
     "Auth",
     "BasicAuth",
+    "BodyNotRepeatable",
     "DigestAuth",
     "ClosedStats",
     "CloseReason",

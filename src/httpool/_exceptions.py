@@ -17,6 +17,7 @@ Every error httpool raises on purpose derives from one root, grouped by kind::
     │       └── DecodingError        a Content-Encoding could not be decoded, or decoded past max_body_size
     ├── RedirectError                a redirect could not be followed
     │   └── TooManyRedirects         more than max_redirects in a row
+    ├── BodyNotRepeatable            a redirect or an auth challenge needs a body sent again that cannot be
     ├── HTTPStatusError              raise_for_status() on a 4xx or 5xx response
     └── PoolClosed                   the pool was used after close()
 
@@ -49,6 +50,7 @@ __all__ = [
     "DecodingError",
     "RedirectError",
     "TooManyRedirects",
+    "BodyNotRepeatable",
     "HTTPStatusError",
     "PoolClosed",
 ]
@@ -112,12 +114,18 @@ class DecodingError(RemoteProtocolError):
 
 
 class RedirectError(HTTPError):
-    """A redirect could not be followed: no usable Location, a downgrade from
-    https to http that was not allowed, or a body that cannot be sent again."""
+    """A redirect could not be followed: no usable Location, or a downgrade
+    from https to http that was not allowed."""
 
 
 class TooManyRedirects(RedirectError):
     """More redirects in a row than max_redirects."""
+
+
+class BodyNotRepeatable(HTTPError):
+    """A 307/308 redirect or an auth challenge (Digest's 401) asks for the
+    request again, but its body was an iterator or a stream that cannot seek
+    back: pass bytes or a seekable file to allow it."""
 
 
 class HTTPStatusError(HTTPError):

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import select
@@ -377,6 +378,23 @@ class ServerConn:
         if not length.isdigit():
             raise BadRequest(f"bad Content-Length {length!r}")
         return self._read_exact(int(length), deadline)
+
+    def hash_body(self, request: Request, timeout: float | None = 30.0) -> tuple[int, str]:
+        """Read a Content-Length body left unread by ``read_request(body=False)``
+        in blocks, keeping none of it: its size and SHA-256."""
+        deadline = _deadline(timeout)
+        left = int(request.header("content-length") or 0)
+        digest = hashlib.sha256()
+        size = 0
+        while left:
+            if not self._buf and not self._recv_some(deadline):
+                raise ConnectionError(f"the client closed {left} bytes before the body's end")
+            block = bytes(self._buf[:min(left, 65536)])
+            del self._buf[:len(block)]
+            digest.update(block)
+            size += len(block)
+            left -= len(block)
+        return size, digest.hexdigest()
 
     def wait_client_close(self, timeout: float | None = None) -> bool:
         """Discard input until the client closes (True) or timeout/stop (False).

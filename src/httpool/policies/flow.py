@@ -21,7 +21,7 @@ import urllib.parse
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
-from httpool._exceptions import RedirectError, TooManyRedirects
+from httpool._exceptions import BodyNotRepeatable, TooManyRedirects
 from httpool._models import Auth, AuthSource, Request
 from httpool.policies import cookies, redirects
 from httpool.policies.auth import BasicAuth, auth_from
@@ -145,7 +145,7 @@ class Flow:
     def _rewind(self, why: str) -> None:
         plan = self.plan
         if plan is not None and plan.rewind is not None and not plan.rewind():
-            raise RedirectError(f"{plan.method} {plan.url}: {why}, but its body cannot be sent "
+            raise BodyNotRepeatable(f"{plan.method} {plan.url}: {why}, but its body cannot be sent "
                                 "again (an iterator or a stream that cannot seek); pass bytes "
                                 "or a seekable file")
 
