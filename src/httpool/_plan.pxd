@@ -20,6 +20,7 @@ cdef class Plan:
         # returns False when it cannot (a generator, a pipe).
         readonly object rewind
         readonly tuple args           # (headers, body, json, data, files) as given, or None
+        readonly bint has_credentials # the URL has user:password@ (Basic auth: see policies.flow)
         readonly bint client_close
         readonly bint replayable      # may be sent again after a failure (see Exchange)
         readonly bint head_request

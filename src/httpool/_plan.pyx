@@ -159,6 +159,7 @@ cdef class Plan:
         self.length = length
         self.rewind = rewind
         self.args = args
+        self.has_credentials = target.credentials is not None
         self.client_close = client_close
         self.replayable = replayable
         self.head_request = method == "HEAD"

@@ -312,7 +312,7 @@ class Pool(Client):
                 and isinstance(item[1], str)):
             # The common item: the planner's cache has its Plan.
             plan = self._planner.plan(item[0], item[1], None, None, None, None)
-            if plan.target.credentials is None:
+            if not plan.has_credentials:
                 return plan, None
         request = _item_request(item)
         if (request.auth is None and request.cookies is None and request.follow_redirects is None
@@ -320,7 +320,7 @@ class Pool(Client):
             plan = self._planner.plan(request.method, request.url, request.headers or None,
                                       request.body, request.params, request.json, request.data,
                                       request.files)
-            if plan.target.credentials is None:
+            if not plan.has_credentials:
                 return plan, None
         flow = Flow(self._policies, request)
         return flow.first(), flow

@@ -124,7 +124,7 @@ cdef class Client:
             limits = limits_of(Timeout.coerce(timeout, self.timeout))
         if auth is None and cookies is None and follow_redirects is None and not self.uses_policies:
             plan = self._planner.plan(method, url, headers, body, params, json, data, files)
-            if plan.target.credentials is None:
+            if not plan.has_credentials:
                 exchange = self._run(plan, &limits, goal, -1.0)
                 response = response_of(exchange)
                 if exchange.sets_cookie:

@@ -1,5 +1,4 @@
 from httpool._exchange cimport Exchange
-from httpool._plan cimport Plan
 
 
 cdef class Response:
@@ -20,8 +19,9 @@ cdef class Response:
         bytes _raw                     # the body as received, when _content is it decoded
         str _encoding                  # set by the caller, else None
         list _history                  # the responses before it (redirects, auth), or None
-        object _request                # the Request it answers, when a Flow sent it
-        Plan _plan                     # the Plan it answers
+        # The Request it answers when a Flow sent it, else Plan.args (its own
+        # arguments, or None), for next_request.
+        object _request
 
 
 # The response of an exchange whose head arrived (its body too, when finished).

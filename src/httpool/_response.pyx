@@ -34,7 +34,7 @@ cdef Response response_of(Exchange exchange):
     response.status_code = exchange.status_code
     response._reason = exchange.reason
     response.http_version = "HTTP/1.1" if version == "1.1" else "HTTP/" + version
-    response._plan = exchange.plan
+    response._request = exchange.plan.args
     response.url = exchange.plan.url
     response.method = exchange.plan.method
     response._headers = exchange.headers
@@ -274,8 +274,8 @@ cdef class Response:
         if not self.is_redirect:
             return None
         request = self._request
-        if request is None:
-            args = self._plan.args or (None, None, None, None, None)
+        if not isinstance(request, Request):
+            args = request or (None, None, None, None, None)
             request = Request(self.method, self.url, headers=args[0], body=args[1], json=args[2],
                               data=args[3], files=args[4])
         return next_request(request, self, True)
