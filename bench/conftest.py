@@ -14,11 +14,18 @@ For the HTTPS benchmarks (bench/test_https_bench.py): ``bench_tls``, a test
 CA and a server certificate made by trustme, written to files, and
 ``bench_nginx_tls``, the same nginx as ``bench_nginx`` speaking TLS 1.3 with
 that certificate; ``place_tls`` is ``place`` for it.
+
+For the policy benchmarks (bench/test_policy_bench.py): ``bench_nginx_policy``,
+the same nginx as ``bench_nginx`` with a gzip-compressed 1 MiB JSON document
+and a redirect; ``place_policy`` is ``place`` for it.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
+import random
 import ssl
 import subprocess
 from collections.abc import Callable, Iterator
@@ -58,12 +65,20 @@ def bench_nginx(tmp_path_factory: pytest.TempPathFactory,
     connection in the middle of a benchmark), cubic congestion control
     (tests/support/nginx.py says why). Where it runs is the `place` fixture's
     job; this process's CPUs are given back at the end."""
+    yield from _serve(tmp_path_factory, pytestconfig, "nginx-bench")
+
+
+def _serve(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config, folder: str,
+           **options) -> Iterator[NginxServer]:
+    """The benchmarks' nginx in a new temporary `folder`: one worker,
+    keep-alive 75 s and 10**7 requests per connection, NginxServer's other
+    `options`; this process's CPUs are given back at the end."""
     binary = find_nginx()
     if binary is None:
         pytest.skip("nginx is not installed (looked at $HTTPOOL_NGINX, PATH, /usr/sbin/nginx)")
     mask = os.sched_getaffinity(0)
-    with NginxServer(tmp_path_factory.mktemp("nginx-bench"), binary=binary,
-                     keepalive_timeout="75s", keepalive_requests=10**7) as server:
+    with NginxServer(tmp_path_factory.mktemp(folder), binary=binary,
+                     keepalive_timeout="75s", keepalive_requests=10**7, **options) as server:
         pytestconfig.stash[_CONGESTION_CONTROL] = server.congestion_control
         try:
             yield server
@@ -102,21 +117,71 @@ def bench_nginx_tls(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pyte
                     bench_tls: TlsFiles) -> Iterator[NginxServer]:
     """bench_nginx's twin on its own port, speaking TLS 1.3 only (session
     tickets on, shared session cache) with bench_tls's certificate."""
-    binary = find_nginx()
-    if binary is None:
-        pytest.skip("nginx is not installed (looked at $HTTPOOL_NGINX, PATH, /usr/sbin/nginx)")
-    mask = os.sched_getaffinity(0)
-    with NginxServer(tmp_path_factory.mktemp("nginx-bench-tls"), binary=binary,
-                     keepalive_timeout="75s", keepalive_requests=10**7,
-                     ssl_certificate=bench_tls.chain, ssl_certificate_key=bench_tls.key) as server:
-        pytestconfig.stash[_CONGESTION_CONTROL] = server.congestion_control
-        pytestconfig.stash[_TLS_SERVER] = {
-            "protocols": "TLSv1.3", "session_tickets": True, "session_cache": "shared:SSL:1m",
-            "key_type": bench_tls.key_type, "python_ssl": ssl.OPENSSL_VERSION}
-        try:
-            yield server
-        finally:
-            os.sched_setaffinity(0, mask)
+    pytestconfig.stash[_TLS_SERVER] = {
+        "protocols": "TLSv1.3", "session_tickets": True, "session_cache": "shared:SSL:1m",
+        "key_type": bench_tls.key_type, "python_ssl": ssl.OPENSSL_VERSION}
+    yield from _serve(tmp_path_factory, pytestconfig, "nginx-bench-tls",
+                      ssl_certificate=bench_tls.chain, ssl_certificate_key=bench_tls.key)
+
+
+# bench/test_policy_bench.py's server: a JSON document of exactly 1 MiB with
+# its gzip-compressed copy beside it, served compressed (gzip_static: nginx
+# sends the .gz file as it is, to a client whose Accept-Encoding has gzip,
+# with Content-Encoding: gzip and its Content-Length), a redirect to /small
+# with a relative Location (absolute_redirect off), and /accept-encoding,
+# which answers the request's Accept-Encoding header.
+POLICY_DOCUMENT = "1m.json"
+_POLICY_LOCATIONS = f"""
+        location = /{POLICY_DOCUMENT} {{
+            default_type application/json;
+            gzip_static on;
+        }}
+        location = /redirect {{
+            absolute_redirect off;
+            return 302 /small;
+        }}
+        location = /accept-encoding {{
+            default_type text/plain;
+            return 200 "$http_accept_encoding";
+        }}"""
+
+
+def json_document(size: int) -> bytes:
+    """A JSON array of user-like records whose compact encoding is exactly
+    `size` bytes: the same every run, and about as compressible as an API's
+    answer (gzip -9 leaves 22% of it)."""
+    rng = random.Random(size)
+    records, length = [], 2   # the brackets
+    while True:
+        i = len(records)
+        record = {"id": i, "uuid": f"{rng.getrandbits(128):032x}", "name": f"user-{i}",
+                  "email": f"user-{i}@example.com", "active": rng.random() < 0.8,
+                  "score": round(rng.uniform(0, 100), 3),
+                  "tags": rng.sample(["red", "green", "blue", "admin", "beta", "ops"], 2),
+                  "note": ""}
+        record_length = len(json.dumps(record, separators=(",", ":"))) + 1   # and a comma
+        if length + record_length > size:
+            break
+        records.append(record)
+        length += record_length
+    records[-1]["note"] = "x" * (size - length + 1)   # no comma after the last record
+    document = json.dumps(records, separators=(",", ":")).encode()
+    assert len(document) == size
+    return document
+
+
+@pytest.fixture(scope="session")
+def bench_nginx_policy(tmp_path_factory: pytest.TempPathFactory,
+                       pytestconfig: pytest.Config) -> Iterator[NginxServer]:
+    """bench_nginx's twin on its own port, with the policy scenarios: GET
+    /1m.json answers the 1 MiB JSON document gzip-compressed (its original
+    bytes are extra_files["1m.json"]), GET /redirect answers 302 Found with
+    `Location: /small`."""
+    document = json_document(1 << 20)
+    files = {POLICY_DOCUMENT: document,
+             f"{POLICY_DOCUMENT}.gz": gzip.compress(document, compresslevel=9, mtime=0)}
+    yield from _serve(tmp_path_factory, pytestconfig, "nginx-bench-policy",
+                      files=files, locations=_POLICY_LOCATIONS)
 
 
 def _placer(server: NginxServer, pytestconfig: pytest.Config) -> Callable[[bool], str]:
@@ -142,6 +207,12 @@ def _placer(server: NginxServer, pytestconfig: pytest.Config) -> Callable[[bool]
 def place_tls(bench_nginx_tls: NginxServer, pytestconfig: pytest.Config) -> Callable[[bool], str]:
     """`place` for bench_nginx_tls's worker."""
     return _placer(bench_nginx_tls, pytestconfig)
+
+
+@pytest.fixture
+def place_policy(bench_nginx_policy: NginxServer, pytestconfig: pytest.Config) -> Callable[[bool], str]:
+    """`place` for bench_nginx_policy's worker."""
+    return _placer(bench_nginx_policy, pytestconfig)
 
 
 @pytest.fixture
@@ -186,7 +257,8 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
     wrk = config.stash.get(_WRK_RESULTS, {})
     if wrk:
         output_json["wrk"] = wrk
-    if any(b.get("extra_info", {}).get("scenario") or b.get("extra_info", {}).get("https_scenario")
+    scenario_keys = ("scenario", "https_scenario", "policy_scenario")
+    if any(any(b.get("extra_info", {}).get(key) for key in scenario_keys)
            for b in output_json.get("benchmarks", [])):
         nginx = find_nginx()
         output_json["http_bench"] = {

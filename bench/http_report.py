@@ -18,11 +18,9 @@ Other benchmarks in the same file (bench/test_parser_bench.py) are ignored.
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
-from benchjson import count, cpu_name, load_grouped
+from benchjson import count, cpu_name, load_grouped, markdown_main
 
 SCENARIOS = {
     "1": "(1) GET 13 B, sequential",
@@ -226,25 +224,7 @@ def chart(results: dict, doc: dict, path: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("json_file", help="output of pytest --benchmark-json")
-    ap.add_argument("--png", help="also draw the bar chart to this file (needs matplotlib)")
-    args = ap.parse_args(argv)
-    results, doc = load(args.json_file)
-    if not results:
-        print(f"{args.json_file}: no benchmarks from bench/test_http_bench.py", file=sys.stderr)
-        return 1
-    sys.stdout.write(render(results, doc))
-    if args.png:
-        try:
-            Path(args.png).parent.mkdir(parents=True, exist_ok=True)
-            chart(results, doc, args.png)
-        except ImportError:
-            print("matplotlib is not installed (pip install -e '.[bench]'): no chart",
-                  file=sys.stderr)
-            return 0
-        print(f"\nChart: {args.png}", file=sys.stderr)
-    return 0
+    return markdown_main(argv, __doc__.splitlines()[0], load, render, "bench/test_http_bench.py", chart)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,9 @@ The exit status is 0 either way. Other benchmarks in the same file are ignored.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from benchjson import count, cpu_name, load_grouped
+from benchjson import count, cpu_name, load_grouped, markdown_main
 
 SCENARIOS = {
     "1": "(1) GET 13 B, sequential",
@@ -63,8 +62,8 @@ def load(path: str) -> tuple[dict, dict]:
     return load_grouped(path, "https_scenario", "client")
 
 
-def _order(results: dict) -> list:
-    return [s for s in SCENARIOS if s in results]
+def _order(results: dict, scenarios: dict = SCENARIOS) -> list:
+    return [s for s in scenarios if s in results]
 
 
 def _label(client: str) -> str:
@@ -114,27 +113,31 @@ def header(results: dict, doc: dict) -> str:
             + f"; pytest-benchmark {doc.get('version', '?')}, {doc.get('datetime', '?')[:10]}.")
 
 
-def table(results: dict) -> list:
+def table(results: dict, scenarios: dict = SCENARIOS, clients: tuple = CLIENTS,
+          mb_scenarios: tuple = MB_SCENARIOS) -> list:
+    """The table of every client in every scenario; `scenarios` (key: title),
+    `clients` (their order) and `mb_scenarios` are another benchmark's when
+    its report passes them (bench/policy_report.py)."""
     lines = ["| Scenario | Client | Median per request | Requests/s | MB/s "
              "| httpool ÷ client | Client CPU per request | Connections opened |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for scenario in _order(results):
+    for scenario in _order(results, scenarios):
         per_client = results[scenario]
         base = per_client.get("httpool")
         base_rps = 1 / per_request(base) if base else None
         fastest = fastest_peer(per_client)
         first = True
-        for client in sorted(per_client, key=lambda c: CLIENTS.index(c) if c in CLIENTS else 99):
+        for client in sorted(per_client, key=lambda c: clients.index(c) if c in clients else 99):
             bench = per_client[client]
             info = bench["extra_info"]
             median = per_request(bench)
             rps = 1 / median
-            mbs = count(rps * info["body_bytes"] / 1e6) if scenario in MB_SCENARIOS else ""
+            mbs = count(rps * info["body_bytes"] / 1e6) if scenario in mb_scenarios else ""
             ratio = "—" if client == "httpool" or base_rps is None else f"{base_rps / rps:.2f}×"
             opened = f"{info['connections_opened']:,} of {info['requests_served']:,}"
             cpu = info.get("client_cpu_per_request")
             cpu = _time(cpu) if cpu is not None else ""
-            title = SCENARIOS.get(scenario, scenario) if first else ""
+            title = scenarios.get(scenario, scenario) if first else ""
             first = False
             name = _label(client)
             if client == "httpool":
@@ -232,15 +235,7 @@ def render(results: dict, doc: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("json_file", help="output of pytest --benchmark-json")
-    args = ap.parse_args(argv)
-    results, doc = load(args.json_file)
-    if not results:
-        print(f"{args.json_file}: no benchmarks from bench/test_https_bench.py", file=sys.stderr)
-        return 1
-    sys.stdout.write(render(results, doc))
-    return 0
+    return markdown_main(argv, __doc__.splitlines()[0], load, render, "bench/test_https_bench.py")
 
 
 if __name__ == "__main__":

@@ -13,10 +13,9 @@ targets of the benchmark issue, met or not. The exit status is 0 either way.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from benchjson import count, cpu_name, load_grouped
+from benchjson import count, cpu_name, load_grouped, markdown_main
 
 PARSERS = ("httpool", "httptools", "h11")
 CASE_TITLES = {
@@ -109,15 +108,7 @@ def render(results: dict, doc: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("json_file", help="output of pytest --benchmark-json")
-    args = ap.parse_args(argv)
-    results, doc = load(args.json_file)
-    if not results:
-        print(f"{args.json_file}: no benchmarks from bench/test_parser_bench.py", file=sys.stderr)
-        return 1
-    sys.stdout.write(render(results, doc))
-    return 0
+    return markdown_main(argv, __doc__.splitlines()[0], load, render, "bench/test_parser_bench.py")
 
 
 if __name__ == "__main__":

@@ -589,6 +589,21 @@ class Runner:
             body = self.clients[0].body(body)
         assert len(body) == len(s.body)
 
+    def run_timed(self, benchmark) -> tuple[int, float]:
+        """The warm-up batch, untimed (every connection the batch needs is
+        opened there, and its time sets the number of rounds), then the timed
+        rounds; each batch's last body is checked. Returns the rounds and the
+        CPU seconds (user + system) this process spent in them."""
+        started = time.perf_counter()
+        self.check_batch(self.batch())
+        elapsed = time.perf_counter() - started
+        rounds = max(MIN_ROUNDS, min(MAX_ROUNDS, int(TARGET_SECONDS / elapsed)))
+        cpu0 = _cpu_seconds()
+        body = benchmark.pedantic(self.batch, rounds=rounds, iterations=1)
+        cpu = _cpu_seconds() - cpu0
+        self.check_batch(body)
+        return rounds, cpu
+
     def close(self) -> None:
         for client in self.clients:
             self._run(client.close())
@@ -629,16 +644,7 @@ def test_http(benchmark, bench_nginx, place, scenario_key, client):
     runner = Runner(cls, scenario, url)
     try:
         runner.check()
-        # Warm-up: every connection the batch needs is opened here; and the
-        # time of one batch sets the number of rounds.
-        started = time.perf_counter()
-        runner.check_batch(runner.batch())
-        elapsed = time.perf_counter() - started
-        rounds = max(MIN_ROUNDS, min(MAX_ROUNDS, int(TARGET_SECONDS / elapsed)))
-        cpu0 = _cpu_seconds()
-        body = benchmark.pedantic(runner.batch, rounds=rounds, iterations=1)
-        cpu = _cpu_seconds() - cpu0
-        runner.check_batch(body)
+        rounds, cpu = runner.run_timed(benchmark)
         opened = runner.clients[0].opened() if hasattr(cls, "opened") else None
         accepts1, requests1 = _server_counts(bench_nginx)
     finally:

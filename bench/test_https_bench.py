@@ -106,12 +106,9 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.metadata
-import os
 import re
-import resource
 import socket
 import ssl
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,8 +167,6 @@ SCENARIOS = {s.key: s for s in (
     Scenario("4", "https-4-concurrent-64", "/small", 1280, 64),
 )}
 
-TARGET_SECONDS = float(os.environ.get("HTTPOOL_BENCH_SECONDS", "1.5"))
-MIN_ROUNDS, MAX_ROUNDS = 5, 200
 PROBES = 5   # untimed requests to /tls-session after https-3's timed rounds
 
 
@@ -809,11 +804,6 @@ class Runner(HttpRunner):
                 "protocol": protocol, "cipher": cipher, "group": group}
 
 
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def _server_counts(server) -> tuple[int, int]:
     status = server.stub_status()
     return status["accepts"], status["requests"]
@@ -842,14 +832,7 @@ def test_https(benchmark, bench_nginx_tls, bench_tls, place_tls, scenario_key, c
             runner.check()
         except Unsupported as exc:
             pytest.skip(str(exc))
-        started = time.perf_counter()
-        runner.check_batch(runner.batch())
-        elapsed = time.perf_counter() - started
-        rounds = max(MIN_ROUNDS, min(MAX_ROUNDS, int(TARGET_SECONDS / elapsed)))
-        cpu0 = _cpu_seconds()
-        body = benchmark.pedantic(runner.batch, rounds=rounds, iterations=1)
-        cpu = _cpu_seconds() - cpu0
-        runner.check_batch(body)
+        rounds, cpu = runner.run_timed(benchmark)
         accepts1, requests1 = _server_counts(bench_nginx_tls)
         tls = (runner.probe_tls(bench_nginx_tls.url + "/tls-session")
                if scenario.new_connection else None)

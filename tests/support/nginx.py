@@ -31,6 +31,10 @@ answers:
 The server's own probes (start-up, stub_status) then use TLS without
 verifying the certificate: they check the server, not its certificate.
 
+``files`` (name -> bytes) adds static files to the document root, and
+``locations`` adds location blocks to the server block (bench/conftest.py's
+``bench_nginx_policy``: a gzip_static document and a redirect).
+
 Keep-alive is on (``keepalive_timeout`` and ``keepalive_requests`` are
 parameters).  When a second value is given to ``keepalive_timeout``
 (``"1s 1s"``) nginx also sends ``Keep-Alive: timeout=N``.
@@ -130,6 +134,8 @@ class NginxServer:
         ssl_certificate: str | os.PathLike[str] | None = None,
         ssl_certificate_key: str | os.PathLike[str] | None = None,
         tls12: bool = False,
+        files: dict[str, bytes] | None = None,
+        locations: str = "",
     ) -> None:
         self.binary = binary or find_nginx()
         self.keepalive_timeout = keepalive_timeout
@@ -147,7 +153,9 @@ class NginxServer:
         self.workdir = Path(workdir) if workdir is not None else None
         self.port = 0
         self.congestion_control = "?"
-        self.files = {name: len(body) for name, body in FILES.items()}
+        self.extra_files = dict(files or {})
+        self.extra_locations = locations
+        self.files = {name: len(body) for name, body in (FILES | self.extra_files).items()}
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __repr__(self) -> str:
@@ -213,7 +221,7 @@ class NginxServer:
         assert self.workdir is not None
         (self.workdir / "tmp").mkdir(parents=True, exist_ok=True)
         self.root.mkdir(parents=True, exist_ok=True)
-        for name, body in FILES.items():
+        for name, body in (FILES | self.extra_files).items():
             (self.root / name).write_bytes(body)
 
     def _write_config(self) -> Path:
@@ -228,7 +236,7 @@ class NginxServer:
                 worker_connections=self.worker_connections,
                 keepalive_timeout=self.keepalive_timeout,
                 keepalive_requests=self.keepalive_requests,
-                locations=_LOCATIONS + (_TLS_LOCATIONS if self.tls else ""),
+                locations=_LOCATIONS + (_TLS_LOCATIONS if self.tls else "") + self.extra_locations,
                 **self._tls_options(),
             )
         )
