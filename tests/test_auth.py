@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 import httpool
+
 from support.accounting import assert_consistent
 from support.apis import APIS, call
 from support.servers import ScriptedServer, routes

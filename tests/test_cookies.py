@@ -9,6 +9,7 @@ import http.cookiejar
 import pytest
 
 import httpool
+
 from support.accounting import assert_consistent
 from support.apis import APIS, call
 from support.servers import ScriptedServer, routes

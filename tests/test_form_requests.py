@@ -13,6 +13,7 @@ import tracemalloc
 import pytest
 
 import httpool
+
 from support.accounting import assert_consistent
 from support.apis import APIS, call
 from support.servers import ScriptedServer, respond
