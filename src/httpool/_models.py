@@ -155,10 +155,12 @@ class Headers(MutableMapping[str, str]):
     returns them apart; ``multi_items()`` keeps order and duplicates. Setting
     a name replaces every field of that name; ``add()`` appends one."""
 
-    __slots__ = ("_items", "_raw")
+    __slots__ = ("_items", "_raw", "_by_name")
 
     def __init__(self, headers: HeaderSource = None) -> None:
         self._raw: list[tuple[bytes, bytes]] | None = None
+        # Lowered name -> values, built on the first lookup, dropped by a change.
+        self._by_name: dict[str, list[str]] | None = None
         if headers is None:
             self._items: list[tuple[str, str]] | None = []
         elif isinstance(headers, Headers):
@@ -173,6 +175,7 @@ class Headers(MutableMapping[str, str]):
         headers = cls.__new__(cls)
         headers._raw = raw
         headers._items = None
+        headers._by_name = None
         return headers
 
     def multi_items(self) -> list[tuple[str, str]]:
@@ -192,9 +195,15 @@ class Headers(MutableMapping[str, str]):
             self._raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in items]
         return self._raw
 
+    def _index(self) -> dict[str, list[str]]:
+        if self._by_name is None:
+            self._by_name = {}
+            for k, v in self.multi_items():
+                self._by_name.setdefault(k.lower(), []).append(v)
+        return self._by_name
+
     def get_list(self, name: str) -> list[str]:
-        lowered = name.lower()
-        return [v for k, v in self.multi_items() if k.lower() == lowered]
+        return list(self._index().get(name.lower(), ()))
 
     def __getitem__(self, name: str) -> str:
         values = self.get_list(name)
@@ -208,7 +217,7 @@ class Headers(MutableMapping[str, str]):
         items = self.multi_items()
         at = next((i for i, (k, _) in enumerate(items) if k.lower() == lowered), len(items))
         items[at:] = [(name, value)] + [(k, v) for k, v in items[at:] if k.lower() != lowered]
-        self._raw = None
+        self._raw = self._by_name = None
 
     def __delitem__(self, name: str) -> None:
         lowered = name.lower()
@@ -217,12 +226,12 @@ class Headers(MutableMapping[str, str]):
         if len(kept) == len(items):
             raise KeyError(name)
         items[:] = kept
-        self._raw = None
+        self._raw = self._by_name = None
 
     def add(self, name: str, value: str) -> None:
         """Append a field, keeping those of the same name."""
         self.multi_items().append((_text(name, "name"), _text(value, "value")))
-        self._raw = None
+        self._raw = self._by_name = None
 
     def copy(self) -> Headers:
         return Headers(self)
@@ -230,14 +239,13 @@ class Headers(MutableMapping[str, str]):
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
-        lowered = name.lower()
-        return any(k.lower() == lowered for k, _ in self.multi_items())
+        return name.lower() in self._index()
 
     def __iter__(self) -> Iterator[str]:
-        return iter(dict.fromkeys(k.lower() for k, _ in self.multi_items()))
+        return iter(list(self._index()))
 
     def __len__(self) -> int:
-        return len(dict.fromkeys(k.lower() for k, _ in self.multi_items()))
+        return len(self._index())
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, (Headers, Mapping)):

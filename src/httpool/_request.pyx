@@ -133,7 +133,8 @@ cdef class Client:
         return self._run_flow(
             Flow(self._policies, Request(method, url, headers=headers, body=body, params=params,
                                          json=json, data=data, files=files, auth=auth,
-                                         cookies=cookies, follow_redirects=follow_redirects)),
+                                         cookies=cookies, follow_redirects=follow_redirects),
+                 True),
             &limits, goal)
 
     cdef Exchange _run(self, Plan plan, Limits* limits, Goal goal, double since):

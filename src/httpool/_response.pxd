@@ -15,6 +15,7 @@ cdef class Response:
         double _started                # when the request began (monotonic)
         double _finished               # when the connection was released; < 0 until then
         bint _streamed                 # iter_bytes() took part of the body
+        readonly bint _sets_cookie     # the head has Set-Cookie (httpool.policies.cookies)
         object _decoder                # of its Content-Encoding (httpool.policies.decoding), or None
         bytes _raw                     # the body as received, when _content is it decoded
         str _encoding                  # set by the caller, else None

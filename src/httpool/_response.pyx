@@ -20,6 +20,7 @@ from httpool._blocking cimport drive
 from httpool._exchange cimport Exchange, EX_DONE, GOAL_BODY, GOAL_SOME
 from httpool._exceptions import HTTPStatusError
 from httpool._models import Headers, Request
+from httpool._plan import _Target
 from httpool.policies.cookies import response_cookies
 from httpool.policies.decoding import decoder_for
 from httpool.policies.redirects import is_redirect, next_request
@@ -35,6 +36,7 @@ cdef Response response_of(Exchange exchange):
     response._reason = exchange.reason
     response.http_version = "HTTP/1.1" if version == "1.1" else "HTTP/" + version
     response._request = exchange.plan.args
+    response._sets_cookie = exchange.sets_cookie
     response.url = exchange.plan.url
     response.method = exchange.plan.method
     response._headers = exchange.headers
@@ -86,6 +88,10 @@ cdef bytes _next_chunk(Response response, Py_ssize_t max_bytes):
         return exchange.read_some(max_bytes)
     finally:
         _forget_exchange(response)
+
+
+def _parsed(str url):
+    return _Target(url)
 
 
 def _parse_links(str value):
@@ -278,7 +284,7 @@ cdef class Response:
             args = request or (None, None, None, None, None)
             request = Request(self.method, self.url, headers=args[0], body=args[1], json=args[2],
                               data=args[3], files=args[4])
-        return next_request(request, self, True)
+        return next_request(request, self, True, _parsed)
 
     @property
     def cookies(self):

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import http.cookiejar
 import http.cookies
-import urllib.request
 from collections.abc import Callable, Mapping
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from httpool._models import CookieSource, Headers
 
-__all__ = ["ObservedJar", "jar_from", "cookie_header", "store", "response_cookies"]
+if TYPE_CHECKING:
+    from httpool._plan import _Target
+
+__all__ = ["ObservedJar", "may_have_cookies", "jar_from", "cookie_header", "store",
+           "response_cookies"]
 
 
 class ObservedJar(http.cookiejar.CookieJar):
@@ -27,11 +30,54 @@ class ObservedJar(http.cookiejar.CookieJar):
     def __init__(self) -> None:
         super().__init__()
         self.on_store: Callable[[], None] | None = None
+        self.stored = False
 
     def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
         super().set_cookie(cookie)
+        self.stored = True
         if self.on_store is not None:
             self.on_store()
+
+
+def may_have_cookies(jar: http.cookiejar.CookieJar) -> bool:
+    """False only for an ObservedJar that never stored a cookie (the caller's
+    own jar says nothing when it changes)."""
+    return not isinstance(jar, ObservedJar) or jar.stored
+
+
+class _JarRequest:
+    """A request as http.cookiejar reads it: the interface its documentation
+    asks of one (get_full_url, has_header, get_header, header_items,
+    add_unredirected_header; host, type, unverifiable, origin_req_host),
+    without the cost of parsing the URL into a urllib.request.Request."""
+
+    __slots__ = ("_url", "host", "type", "origin_req_host", "unverifiable", "cookie")
+
+    def __init__(self, url: str, target: _Target) -> None:
+        self._url = url
+        self.type = target.scheme
+        self.host = target.host_header
+        self.origin_req_host = target.host
+        self.unverifiable = False
+        self.cookie: str | None = None
+
+    def get_full_url(self) -> str:
+        return self._url
+
+    def has_header(self, name: str) -> bool:
+        return name.lower() == "cookie" and self.cookie is not None
+
+    def get_header(self, name: str, default: str | None = None) -> str | None:
+        if name.lower() == "host":
+            return self.host
+        return self.cookie if name.lower() == "cookie" and self.cookie is not None else default
+
+    def header_items(self) -> list[tuple[str, str]]:
+        return [("Host", self.host)]
+
+    def add_unredirected_header(self, name: str, value: str) -> None:
+        if name.lower() == "cookie":
+            self.cookie = value
 
 
 def _cookie(name: str, value: str) -> http.cookiejar.Cookie:
@@ -63,16 +109,16 @@ def jar_from(source: CookieSource, what: str = "cookies") -> http.cookiejar.Cook
     return jar
 
 
-def cookie_header(jars: list[http.cookiejar.CookieJar], method: str, url: str) -> str | None:
+def cookie_header(jars: list[http.cookiejar.CookieJar], url: str, target: _Target) -> str | None:
     """The Cookie header value of a request to url from the jars, in order
     (a later jar's cookie of the same name wins); None when none applies."""
     pairs: dict[str, str] = {}
     for jar in jars:
-        probe = urllib.request.Request(url, method=method)
-        jar.add_cookie_header(probe)
-        line = probe.get_header("Cookie")
-        if line:
-            for pair in line.split("; "):
+        probe = _JarRequest(url, target)
+        # _JarRequest has what the jar reads; typeshed wants a urllib Request.
+        jar.add_cookie_header(probe)  # type: ignore[arg-type]
+        if probe.cookie:
+            for pair in probe.cookie.split("; "):
                 name, _, value = pair.partition("=")
                 pairs[name] = value
     if not pairs:
@@ -95,11 +141,11 @@ class _Message:
         return self._headers.get_list(name) or default
 
 
-def store(jar: http.cookiejar.CookieJar, method: str, url: str, headers: Headers) -> None:
-    """Keep the Set-Cookie fields of a response to `method url` that the
-    jar's policy accepts."""
-    # _Message has what extract_cookies calls; typeshed wants an HTTPResponse.
-    jar.extract_cookies(_Message(headers), urllib.request.Request(url, method=method))  # type: ignore[arg-type]
+def store(jar: http.cookiejar.CookieJar, url: str, target: _Target, headers: Headers) -> None:
+    """Keep the Set-Cookie fields of a response to url that the jar's policy
+    accepts."""
+    # What extract_cookies reads; typeshed wants an HTTPResponse and a urllib Request.
+    jar.extract_cookies(_Message(headers), _JarRequest(url, target))  # type: ignore[arg-type]
 
 
 def response_cookies(headers: Headers) -> dict[str, str]:

@@ -27,7 +27,7 @@ from httpool.policies import cookies, redirects
 from httpool.policies.auth import BasicAuth, auth_from
 
 if TYPE_CHECKING:
-    from httpool._plan import Plan, Planner
+    from httpool._plan import Plan, Planner, _Target
     from httpool._response import Response
 
 __all__ = ["Policies", "Flow"]
@@ -50,31 +50,35 @@ class Policies:
     @property
     def always(self) -> bool:
         """Whether every request needs a Flow: the pool authenticates, follows
-        redirects, or may have cookies to send (the caller's own jar, which
-        says nothing when it changes, always may)."""
-        jar = self.jar
+        redirects, or may have cookies to send."""
         return (self.auth is not None or self.follow_redirects
-                or (jar is not None and (not isinstance(jar, cookies.ObservedJar) or len(jar) > 0)))
+                or (self.jar is not None and cookies.may_have_cookies(self.jar)))
+
+    def parse(self, url: str) -> _Target:
+        """A URL's parsed target, from the planner's cache (ValueError when
+        it is not an http or https URL)."""
+        return self.planner._target(url, None)[0]
 
     def keep_cookies(self, response: Response) -> None:
         """Store a response's Set-Cookie (a request that needed no Flow)."""
         if self.jar is not None:
-            cookies.store(self.jar, response.method, response.url, response.headers)
+            cookies.store(self.jar, response.url, self.parse(response.url), response.headers)
 
 
 class Flow:
     """The hops of one request (see the module docstring)."""
 
-    __slots__ = ("policies", "request", "follow", "auth", "same_origin", "steps", "plan",
+    __slots__ = ("policies", "request", "target", "follow", "same_origin", "steps", "plan",
                  "history")
 
-    def __init__(self, policies: Policies, request: Request) -> None:
+    def __init__(self, policies: Policies, request: Request, owned: bool = False) -> None:
+        """owned: the request is the Flow's to change (else it works on a copy)."""
         self.policies = policies
-        self.request = request = request.copy()   # its hops change it; the caller's stays as it was
+        self.request = request = request if owned else request.copy()
+        self.target: _Target | None = None   # the current hop's
         self.follow = (policies.follow_redirects if request.follow_redirects is None
                        else request.follow_redirects)
-        # The auth of the first origin; a redirect elsewhere drops it for good.
-        self.auth: Auth | None = None
+        # False once a redirect left the first origin: the pool's auth stays there.
         self.same_origin = True
         self.steps: Generator[Request, Response, None] | None = None
         self.plan: Plan | None = None
@@ -88,8 +92,9 @@ class Flow:
         """After a response (its head at least): store its cookies, then the
         next hop's Plan, or None when this response is the final one."""
         request = self.request
-        if self.policies.jar is not None and "set-cookie" in response.headers:
-            cookies.store(self.policies.jar, request.method, request.url, response.headers)
+        policies = self.policies
+        if response._sets_cookie and policies.jar is not None and self.target is not None:
+            cookies.store(policies.jar, request.url, self.target, response.headers)
         if self.steps is not None:
             try:
                 again = self.steps.send(response)
@@ -100,14 +105,15 @@ class Flow:
                 return self._send_again(again, "the auth scheme asked to send it again")
         if not self.follow or not redirects.is_redirect(response.status_code, response.headers):
             return None
-        if len(self.history) >= self.policies.max_redirects:
+        if len(self.history) >= policies.max_redirects:
             raise TooManyRedirects(
                 f"{request.method} {self.history[0].url if self.history else request.url}: more "
-                f"than max_redirects={self.policies.max_redirects} redirects (the last to "
+                f"than max_redirects={policies.max_redirects} redirects (the last to "
                 f"{response.headers.get('location')})")
-        following = redirects.next_request(request, response, self.policies.allow_downgrade)
+        following = redirects.next_request(request, response, policies.allow_downgrade,
+                                           policies.parse)
         self.history.append(response)
-        if redirects.origin_of(following.url) != redirects.origin_of(request.url):
+        if self.target is not None and policies.parse(following.url).key != self.target.key:
             self.same_origin = False
         if following.body is not None or following.files is not None:
             self._rewind(f"a {response.status_code} redirect asks for it again")
@@ -124,6 +130,7 @@ class Flow:
         """Start a hop: credentials from the URL, the auth scheme's flow."""
         planner = self.policies.planner
         target, _, url = planner._target(request.url, request.params)
+        self.target = target
         if target.credentials is not None:
             # user:password@ is Basic auth, unless auth= says otherwise; it is
             # never sent in the request line or the Host header.
@@ -152,12 +159,13 @@ class Flow:
     def _plan(self, request: Request) -> Plan:
         self.request = request
         headers = request.headers
-        jars = [] if self.policies.jar is None else [self.policies.jar]
+        jar = self.policies.jar
+        jars = [] if jar is None or not cookies.may_have_cookies(jar) else [jar]
         if request.cookies is not None:
             jars.append(cookies.jar_from(request.cookies))
         # A Cookie header the caller set is sent as it is, as requests and urllib do.
-        if jars and "cookie" not in headers:
-            line = cookies.cookie_header(jars, request.method, request.url)
+        if jars and self.target is not None and "cookie" not in headers:
+            line = cookies.cookie_header(jars, request.url, self.target)
             if line is not None:
                 headers = headers.copy()
                 headers["Cookie"] = line

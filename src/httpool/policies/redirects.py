@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import re
 import urllib.parse
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from httpool._exceptions import RedirectError
 from httpool._models import Headers, Request
 
 if TYPE_CHECKING:
+    from httpool._plan import _Target
     from httpool._response import Response
 
-__all__ = ["REDIRECT_STATUSES", "is_redirect", "next_request", "origin_of"]
+__all__ = ["REDIRECT_STATUSES", "is_redirect", "next_request"]
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 # Characters a Location may hold as they are; others are percent-encoded, as
 # browsers do with a Location that has spaces or non-ASCII text.
 _SAFE = "!#$%&'()*+,/:;=?@[]~"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._~!#$%&'()*+,/:;=?@\[\]-]")
 
 # Headers that describe the body: gone with it when the method becomes GET.
 _BODY_HEADERS = ("Content-Type", "Content-Encoding", "Content-Language", "Content-Location")
@@ -30,44 +34,45 @@ def is_redirect(status_code: int, headers: Headers) -> bool:
     return status_code in REDIRECT_STATUSES and "location" in headers
 
 
-def origin_of(url: str) -> tuple[str, str, int]:
-    parts = urllib.parse.urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return scheme, (parts.hostname or ""), port or (443 if scheme == "https" else 80)
-
-
-def _target_of(response: Response, location: str) -> str:
-    """The absolute URL a Location names, resolved against the response's URL."""
-    url = urllib.parse.urljoin(response.url, urllib.parse.quote(location.strip(), safe=_SAFE))
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise RedirectError(f"{response.status_code} redirect from {response.url} to {location!r}: "
-                            "not an http or https URL")
-    if not parts.fragment:
+def _location_url(response: Response) -> str:
+    """The absolute URL the response's Location names, resolved against the
+    response's URL."""
+    location = response.headers.get("location")
+    if location is None:
+        raise RedirectError(f"{response.status_code} from {response.url} has no Location")
+    location = location.strip()
+    if _UNSAFE.search(location):
+        location = urllib.parse.quote(location, safe=_SAFE)
+    if location.startswith("/") and not location.startswith("//") and "/." not in location:
+        # An absolute path (the common Location): the response's scheme and
+        # authority before it, with no dot segments to resolve.
+        scheme, _, rest = response.url.partition("://")
+        url = f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0].split('#', 1)[0]}{location}"
+    else:
+        url = urllib.parse.urljoin(response.url, location)
+    if "#" not in url and "#" in response.url:
         # RFC 9110 section 10.2.2: a Location without a fragment inherits the request's.
-        fragment = urllib.parse.urlsplit(response.url).fragment
-        if fragment:
-            url = f"{url}#{fragment}"
+        url = f"{url}#{response.url.partition('#')[2]}"
     return url
 
 
-def next_request(request: Request, response: Response, allow_downgrade: bool) -> Request:
+def next_request(request: Request, response: Response, allow_downgrade: bool,
+                 parse: Callable[[str], _Target]) -> Request:
     """The request a redirect asks for. 303, and 301/302 after a method other
     than GET or HEAD, become GET without a body (what browsers do, which RFC
     9110 section 15.4 allows); 307 and 308 keep the method and the body. On a
     change of origin the caller's Authorization, Cookie and Host headers, its
     cookies= and its auth are dropped. https to http raises RedirectError
-    unless allow_downgrade."""
-    location = response.headers.get("location")
-    if location is None:
-        raise RedirectError(f"{response.status_code} from {response.url} has no Location")
-    url = _target_of(response, location)
-    if (urllib.parse.urlsplit(response.url).scheme.lower() == "https"
-            and urllib.parse.urlsplit(url).scheme.lower() == "http" and not allow_downgrade):
+    unless allow_downgrade. parse: a URL's parsed target (ValueError when it
+    is not an http or https URL)."""
+    url = _location_url(response)
+    try:
+        target, here = parse(url), parse(response.url)
+    except ValueError as exc:
+        raise RedirectError(f"{response.status_code} redirect from {response.url} to "
+                            f"{response.headers.get('location')!r}: not an http or https URL "
+                            f"({exc})") from None
+    if here.scheme == "https" and target.scheme == "http" and not allow_downgrade:
         raise RedirectError(f"{response.status_code} redirect from {response.url} to {url} "
                             "refused: it leaves https for http (allow_https_downgrade=True allows it)")
     headers = request.headers.copy()
@@ -81,7 +86,7 @@ def next_request(request: Request, response: Response, allow_downgrade: bool) ->
     if method != request.method or (has_body and not keeps_body):
         for name in _BODY_HEADERS:
             headers.pop(name, None)
-    same_origin = origin_of(url) == origin_of(response.url)
+    same_origin = target.key == here.key
     if not same_origin:
         for name in (*_CREDENTIAL_HEADERS, "Host"):
             headers.pop(name, None)
