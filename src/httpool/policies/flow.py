@@ -22,7 +22,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 from httpool._exceptions import BodyNotRepeatable, TooManyRedirects
-from httpool._models import Auth, AuthSource, Request
+from httpool._models import AuthSource, Request
 from httpool.policies import cookies, redirects
 from httpool.policies.auth import BasicAuth, auth_from
 
