@@ -163,7 +163,7 @@ class Headers(MutableMapping[str, str]):
         self._by_name: dict[str, list[str]] | None = None
         if headers is None:
             self._items: list[tuple[str, str]] | None = []
-        elif isinstance(headers, Headers):
+        elif type(headers) is Headers or isinstance(headers, Headers):   # (an ABC's isinstance is slow)
             self._items = list(headers.multi_items())
         else:
             pairs = headers.items() if isinstance(headers, Mapping) else headers
@@ -246,6 +246,9 @@ class Headers(MutableMapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._index())
+
+    def __bool__(self) -> bool:
+        return bool(self._items if self._items is not None else self._raw)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, (Headers, Mapping)):
