@@ -21,7 +21,7 @@ import importlib
 import zlib
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import ClassVar, NamedTuple, Protocol
+from typing import ClassVar, NamedTuple, Protocol, cast
 
 from httpool._exceptions import DecodingError
 
@@ -96,16 +96,6 @@ def _brotli_module() -> ModuleType | None:
 _brotli = _brotli_module()
 
 
-class _ZstdDecompressor(Protocol):
-    """compression.zstd.ZstdDecompressor (and backports.zstd's): one frame."""
-
-    @property
-    def eof(self) -> bool: ...
-    @property
-    def unused_data(self) -> bytes: ...
-    def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
-
-
 class _ZstandardObj(Protocol):
     """zstandard.ZstdDecompressor().decompressobj(): one frame, no output limit."""
 
@@ -135,19 +125,37 @@ class _Layer(Protocol):
         servers label empty bodies with the coding they would have used)."""
 
 
-class _Gzip:
-    """gzip (RFC 1952), member after member: gzip(1) and browsers decode every
-    member of a body, not just the first."""
+class _Member(Protocol):
+    """One gzip member's or one zstd frame's decompressor."""
 
-    coding: ClassVar[str] = "gzip"
-    __slots__ = ("errors", "_zlib", "_obj", "_started", "_ignoring")
+    @property
+    def eof(self) -> bool: ...
+    @property
+    def unused_data(self) -> bytes: ...
+    def decompress(self, data: bytes, max_length: int, /) -> bytes: ...
 
-    def __init__(self) -> None:
-        self._zlib = _zlib
-        self.errors: tuple[type[Exception], ...] = (_zlib.error,)
-        self._obj = _zlib.decompressobj(_GZIP_WBITS)
+
+class _Members:
+    """A body of members (gzip) or frames (zstd) one after another, each
+    decoded by a fresh decompressor; _next() says what starts the next one."""
+
+    coding: ClassVar[str]
+    _UNLIMITED: ClassVar[int]   # the library's max_length for no limit
+    __slots__ = ("errors", "_obj", "_started", "_ignoring")
+
+    def __init__(self, errors: tuple[type[Exception], ...], obj: _Member) -> None:
+        self.errors = errors
+        self._obj = obj
         self._started = False
         self._ignoring = False  # after the last member
+
+    def _next(self, data: bytes) -> _Member | None:
+        """A decompressor for the member data starts, or None when data is no member."""
+        raise NotImplementedError
+
+    def _left_over(self, obj: _Member) -> bytes:
+        """Input the last call's limit left unread, when the library gives it back."""
+        return b""
 
     def decompress(self, data: bytes, limit: int) -> bytes:
         if data:
@@ -159,13 +167,14 @@ class _Gzip:
                 data = obj.unused_data + data
                 if not data:
                     break
-                if data[0] != 0x1F:  # not a member (its first byte is ID1): trailing bytes, ignored like gzip(1) does
+                following = self._next(data)
+                if following is None:
                     self._ignoring = True
                     break
-                obj = self._obj = self._zlib.decompressobj(_GZIP_WBITS)
-            elif obj.unconsumed_tail:  # what the last call's limit left over
-                data = obj.unconsumed_tail + data
-            more = obj.decompress(data, limit - len(out) if limit else 0)
+                obj = self._obj = following
+            else:
+                data = self._left_over(obj) + data
+            more = obj.decompress(data, limit - len(out) if limit else self._UNLIMITED)
             out = out + more if out else more
             data = b""
             if not obj.eof or (limit and len(out) >= limit):
@@ -174,6 +183,27 @@ class _Gzip:
 
     def ended(self) -> bool:
         return self._ignoring or self._obj.eof or not self._started
+
+
+class _Gzip(_Members):
+    """gzip (RFC 1952), member after member: gzip(1) and browsers decode every
+    member of a body, not just the first."""
+
+    coding: ClassVar[str] = "gzip"
+    _UNLIMITED: ClassVar[int] = 0
+    __slots__ = ("_zlib",)
+
+    def __init__(self) -> None:
+        self._zlib = _zlib
+        super().__init__((_zlib.error,), _zlib.decompressobj(_GZIP_WBITS))
+
+    def _next(self, data: bytes) -> _Member | None:
+        if data[0] != 0x1F:  # not a member (its first byte is ID1): trailing bytes, ignored like gzip(1) does
+            return None
+        return self._zlib.decompressobj(_GZIP_WBITS)
+
+    def _left_over(self, obj: _Member) -> bytes:
+        return cast("_Inflater", obj).unconsumed_tail
 
 
 def _is_zlib_header(head: bytes) -> bool:
@@ -298,39 +328,21 @@ class _Brotli(_Overshooting):
         return self._obj.is_finished() or not self._started
 
 
-class _Zstd:
+class _Zstd(_Members):
     """zstd (RFC 8878) with compression.zstd or backports.zstd, frame after
-    frame. What follows a frame must be another frame."""
+    frame. What follows a frame must be another frame (the library says so
+    when it is not)."""
 
     coding: ClassVar[str] = "zstd"
-    __slots__ = ("errors", "_module", "_obj", "_started")
+    _UNLIMITED: ClassVar[int] = -1
+    __slots__ = ("_module",)
 
     def __init__(self, module: ModuleType) -> None:
         self._module = module
-        self.errors: tuple[type[Exception], ...] = (module.ZstdError,)
-        self._obj: _ZstdDecompressor = module.ZstdDecompressor()
-        self._started = False
+        super().__init__((module.ZstdError,), module.ZstdDecompressor())
 
-    def decompress(self, data: bytes, limit: int) -> bytes:
-        if data:
-            self._started = True
-        out = b""
-        while True:
-            obj = self._obj
-            if obj.eof:  # a frame has ended
-                data = obj.unused_data + data
-                if not data:
-                    break
-                obj = self._obj = self._module.ZstdDecompressor()
-            more = obj.decompress(data, limit - len(out) if limit else -1)
-            out = out + more if out else more
-            data = b""
-            if not obj.eof or (limit and len(out) >= limit):
-                break
-        return out
-
-    def ended(self) -> bool:
-        return self._obj.eof or not self._started
+    def _next(self, data: bytes) -> _Member | None:
+        return cast("_Member", self._module.ZstdDecompressor())
 
 
 _ZSTD_BLOCK_SIZE = 3
