@@ -161,12 +161,15 @@ class Headers(MutableMapping[str, str]):
         self._raw: list[tuple[bytes, bytes]] | None = None
         # Lowered name -> values, built on the first lookup, dropped by a change.
         self._by_name: dict[str, list[str]] | None = None
+        kind = type(headers)   # the common kinds first: an ABC's isinstance is slow
         if headers is None:
             self._items: list[tuple[str, str]] | None = []
-        elif type(headers) is Headers or isinstance(headers, Headers):   # (an ABC's isinstance is slow)
-            self._items = list(headers.multi_items())
+        elif kind is Headers or (kind is not list and kind is not dict
+                                 and isinstance(headers, Headers)):
+            self._items = list(cast("Headers", headers).multi_items())
         else:
-            pairs = headers.items() if isinstance(headers, Mapping) else headers
+            pairs = (headers.items() if isinstance(headers, (dict, Mapping))
+                     else headers)
             self._items = [(_text(k, "name"), _text(v, "value")) for k, v in pairs]
 
     @classmethod

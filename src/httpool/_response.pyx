@@ -165,6 +165,19 @@ cdef class Response:
             self._headers = Headers._from_raw(self._headers)
         return self._headers
 
+    def _first_header(self, bytes name):
+        """The first value of a header (name lowered), or None, read from the
+        parser's pairs without building Headers (the policies ask for
+        Location this way)."""
+        cdef tuple pair
+        if isinstance(self._headers, Headers):
+            values = self._headers.get_list(name.decode("latin-1"))
+            return values[0] if values else None
+        for pair in self._headers:
+            if len(<bytes>pair[0]) == len(name) and (<bytes>pair[0]).lower() == name:
+                return (<bytes>pair[1]).decode("latin-1")
+        return None
+
     def read(self):
         """Read the whole body (once) and return it."""
         cdef Exchange exchange = self._exchange
@@ -271,7 +284,7 @@ cdef class Response:
     @property
     def is_redirect(self):
         """A 301, 302, 303, 307 or 308 with a Location."""
-        return is_redirect(self.status_code, self.headers)
+        return is_redirect(self)
 
     @property
     def next_request(self):

@@ -103,18 +103,16 @@ class Flow:
             else:
                 self.history.append(response)
                 return self._send_again(again, "the auth scheme asked to send it again")
-        if not self.follow or not redirects.is_redirect(response.status_code, response.headers):
+        if not self.follow or not redirects.is_redirect(response):
             return None
         if len(self.history) >= policies.max_redirects:
             raise TooManyRedirects(
                 f"{request.method} {self.history[0].url if self.history else request.url}: more "
                 f"than max_redirects={policies.max_redirects} redirects (the last to "
-                f"{response.headers.get('location')})")
+                f"{response._first_header(b'location')})")
         following = redirects.next_request(request, response, policies.allow_downgrade,
                                            policies.parse)
         self.history.append(response)
-        if self.target is not None and policies.parse(following.url).key != self.target.key:
-            self.same_origin = False
         if following.body is not None or following.files is not None:
             self._rewind(f"a {response.status_code} redirect asks for it again")
         return self._hop(following)
@@ -130,6 +128,8 @@ class Flow:
         """Start a hop: credentials from the URL, the auth scheme's flow."""
         planner = self.policies.planner
         target, _, url = planner._target(request.url, request.params)
+        if self.target is not None and target.key != self.target.key:
+            self.same_origin = False
         self.target = target
         if target.credentials is not None:
             # user:password@ is Basic auth, unless auth= says otherwise; it is
@@ -139,7 +139,7 @@ class Flow:
                 request.auth = BasicAuth(*target.credentials)
         request.url, request.params = url, None
         self.request = request
-        auth = auth_from(request.auth)
+        auth = auth_from(request.auth) if request.auth is not None else None
         if auth is None and self.same_origin:
             auth = self.policies.auth
         self.steps = auth.flow(request) if auth is not None else None

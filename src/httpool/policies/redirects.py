@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from httpool._exceptions import RedirectError
-from httpool._models import Headers, Request
+from httpool._models import Request
 
 if TYPE_CHECKING:
     from httpool._plan import _Target
@@ -23,21 +23,22 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _SAFE = "!#$%&'()*+,/:;=?@[]~"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._~!#$%&'()*+,/:;=?@\[\]-]")
 
-# Headers that describe the body: gone with it when the method becomes GET.
-_BODY_HEADERS = ("Content-Type", "Content-Encoding", "Content-Language", "Content-Location")
+# Headers that describe the body (lowered): gone with it when the method becomes GET.
+_BODY_HEADERS = ("content-type", "content-encoding", "content-language", "content-location")
 
-# Credentials the caller set for one origin: never sent to another.
-_CREDENTIAL_HEADERS = ("Authorization", "Cookie", "Proxy-Authorization")
+# What the caller set for one origin (lowered): never sent to another.
+_CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization", "host")
 
 
-def is_redirect(status_code: int, headers: Headers) -> bool:
-    return status_code in REDIRECT_STATUSES and "location" in headers
+def is_redirect(response: Response) -> bool:
+    return (response.status_code in REDIRECT_STATUSES
+            and response._first_header(b"location") is not None)
 
 
 def _location_url(response: Response) -> str:
     """The absolute URL the response's Location names, resolved against the
     response's URL."""
-    location = response.headers.get("location")
+    location = response._first_header(b"location")
     if location is None:
         raise RedirectError(f"{response.status_code} from {response.url} has no Location")
     location = location.strip()
@@ -70,26 +71,24 @@ def next_request(request: Request, response: Response, allow_downgrade: bool,
         target, here = parse(url), parse(response.url)
     except ValueError as exc:
         raise RedirectError(f"{response.status_code} redirect from {response.url} to "
-                            f"{response.headers.get('location')!r}: not an http or https URL "
+                            f"{response._first_header(b'location')!r}: not an http or https URL "
                             f"({exc})") from None
     if here.scheme == "https" and target.scheme == "http" and not allow_downgrade:
         raise RedirectError(f"{response.status_code} redirect from {response.url} to {url} "
                             "refused: it leaves https for http (allow_https_downgrade=True allows it)")
-    headers = request.headers.copy()
     method = request.method
     if (response.status_code == 303 and method != "HEAD") or (
             response.status_code in (301, 302) and method not in ("GET", "HEAD")):
         method = "GET"
-    has_body = any(part is not None
-                   for part in (request.body, request.json, request.data, request.files))
+    has_body = (request.body is not None or request.json is not None or request.data is not None
+                or request.files is not None)
     keeps_body = response.status_code in (307, 308) and has_body
-    if method != request.method or (has_body and not keeps_body):
-        for name in _BODY_HEADERS:
-            headers.pop(name, None)
     same_origin = target.key == here.key
-    if not same_origin:
-        for name in (*_CREDENTIAL_HEADERS, "Host"):
-            headers.pop(name, None)
+    dropped = ((_BODY_HEADERS if method != request.method or (has_body and not keeps_body) else ())
+               + (() if same_origin else _CREDENTIAL_HEADERS))
+    headers = request.headers.multi_items()
+    if dropped and headers:
+        headers = [(name, value) for name, value in headers if name.lower() not in dropped]
     return Request(
         method, url, headers=headers,
         body=request.body if keeps_body else None,
