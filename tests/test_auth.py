@@ -115,4 +115,10 @@ def test_bad_auth_raises_before_any_io():
     with httpool.Pool() as pool:
         with pytest.raises(TypeError):
             pool.get("http://127.0.0.1:1/", auth=42)
+        with pytest.raises(TypeError):
+            pool.request_many([("GET", "http://127.0.0.1:1/", {"auth": 42})])
+        with pytest.raises(TypeError):
+            list(pool.iter_many([httpool.Request("GET", "http://127.0.0.1:1/", auth=42)]))
+        with pytest.raises(TypeError):
+            pool.stream("GET", "http://127.0.0.1:1/", auth=42).__enter__()
         assert pool.stats().opened == 0

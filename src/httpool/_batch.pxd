@@ -14,7 +14,7 @@ cdef class Batch:
         Doorbell bell                 # shared by the waiters of all its exchanges
         Py_ssize_t size               # requests in the batch
         object policies               # the pool's (httpool.policies.flow.Policies)
-        object queued                 # deque of (index, Plan, Flow, since) not started, in input order
+        object queued                 # deque of (index, Plan, Flow, follows, since) not started, in input order
         dict watched                  # fd -> the Exchange waiting on it
         dict registered               # fd -> (Connection, events) in epfd, idle ones included
         list waiting                  # exchanges waiting for a slot
@@ -28,7 +28,8 @@ cdef class Batch:
 
     cdef int _start_more(self) except -1
     cdef int _start_queued(self) except -1
-    cdef int _begin(self, object index, Plan plan, object flow, double since) except -1
+    cdef int _begin(self, object index, Plan plan, object flow, bint follows,
+                    double since) except -1
     cdef object _response(self, Exchange exchange)
     # After any call into an exchange: watch what it needs, until when, or collect it.
     cdef int _follow(self, Exchange exchange) except -1

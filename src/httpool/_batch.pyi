@@ -10,7 +10,7 @@ from httpool.policies.flow import Flow, Policies
 class Batch:
     """The driver of one request_many / iter_many call: many exchanges, one epoll set."""
 
-    def __new__(cls, settings: Settings, items: list[tuple[Plan, Flow | None]], concurrency: int,
+    def __new__(cls, settings: Settings, items: list[tuple[Plan, Flow | None, bool]], concurrency: int,
                 timeout: Timeout, policies: Policies) -> Batch: ...
     def __len__(self) -> int: ...
     # A request's failure is an Exception: a BaseException that is not one

@@ -29,8 +29,9 @@ one drops it from the set, and its next checkout peeks.
 Policies. A request with a Flow (httpool.policies.flow: auth, cookies,
 redirects) runs its hops inside the batch: when a hop's response is read, its
 Flow names the next hop, which starts at once as a new exchange in the same
-place, within the request's one total deadline. A request without one only
-has its Set-Cookie stored, when it has one.
+place, within the request's one total deadline. A request that only follows
+redirects starts without one, and a Flow takes over if its response is a
+redirect; a request without one only has its Set-Cookie stored.
 
 Names are resolved once per host and port for the batch (getaddrinfo may
 block; connecting never does). If the batch is abandoned (an exception, a
@@ -51,12 +52,13 @@ from httpool._exchange cimport (
 from httpool._idle cimport Doorbell, GRANT_NONE
 from httpool._plan cimport Plan
 from httpool._reasons cimport CLOSE_ABANDONED
-from httpool._response cimport Response, response_of
+from httpool._response cimport Response, redirect_status, response_of
 from httpool._sys cimport (
     close, epoll_create1, epoll_ctl, epoll_event, epoll_wait, errno, hp_now, EINTR, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL,
     EPOLL_CTL_MOD, EPOLLIN, EPOLLOUT,
 )
 from httpool._exceptions import ConnectionClosed
+from httpool.policies.flow import Flow
 
 cdef enum:
     MAX_EVENTS = 256
@@ -77,8 +79,9 @@ cdef class Batch:
         ev.data.fd = self.bell.efd
         epoll_ctl(self.epfd, EPOLL_CTL_ADD, self.bell.efd, &ev)
         self.policies = policies
-        # (index, Plan, its Flow or None, when its first hop began or -1)
-        self.queued = deque((index, plan, flow, -1.0) for index, (plan, flow) in enumerate(items))
+        # (index, Plan, its Flow or None, whether it follows redirects, when its first hop began or -1)
+        self.queued = deque((index, plan, flow, follows, -1.0)
+                            for index, (plan, flow, follows) in enumerate(items))
         self.size = len(items)
         self.watched = {}
         self.registered = {}
@@ -120,16 +123,18 @@ cdef class Batch:
     cdef int _start_queued(self) except -1:
         cdef Exchange exchange
         while self.queued and self.in_flight < self.concurrency:
-            index, plan, flow, since = self.queued.popleft()
+            index, plan, flow, follows, since = self.queued.popleft()
             self.in_flight += 1
-            self._begin(index, plan, flow, since)
+            self._begin(index, plan, flow, follows, since)
         return 0
 
-    cdef int _begin(self, object index, Plan plan, object flow, double since) except -1:
+    cdef int _begin(self, object index, Plan plan, object flow, bint follows,
+                    double since) except -1:
         cdef Exchange exchange = new_exchange(self.settings, plan, &self.limits, self.resolved,
                                               self.registered, self.bell)
         exchange.driver_index = index
         exchange.driver_flow = flow
+        exchange.driver_follows = follows
         try:
             exchange.begin(GOAL_BODY, hp_now(), since)
         except Exception:
@@ -184,13 +189,16 @@ cdef class Batch:
         cdef Response response = response_of(exchange)
         cdef object flow = exchange.driver_flow
         if flow is None:
-            if exchange.sets_cookie:
-                self.policies.keep_cookies(response)
-            return response
+            if not (exchange.driver_follows and redirect_status(exchange.status_code)):
+                if exchange.sets_cookie:
+                    self.policies.keep_cookies(response)
+                return response
+            # A redirect to follow: a Flow takes over from this first hop.
+            flow = Flow.after(self.policies, exchange.plan)
         plan = flow.next(response)
         if plan is None:
             return flow.finish(response)
-        self._begin(exchange.driver_index, plan, flow, exchange.since)
+        self._begin(exchange.driver_index, plan, flow, False, exchange.since)
         return None
 
     cdef int _forget_fd(self, Exchange exchange) except -1:

@@ -110,6 +110,7 @@ cdef class Exchange:
         public double driver_at
         public object driver_index
         public object driver_flow     # the request's policies (httpool.policies.flow), or None
+        public bint driver_follows    # without a Flow: one takes over if the response is a redirect
 
     # Driving: begin once, then one call per wake-up, each updating need,
     # wake_at and (at the end) error.

@@ -23,6 +23,7 @@ class Exchange:
     driver_at: float
     driver_index: int | None
     driver_flow: Flow | None
+    driver_follows: bool
     def __init__(self, *args: object) -> None: ...  # raises TypeError
     @property
     def plan(self) -> Plan: ...

@@ -126,6 +126,9 @@ AuthSource = Union[tuple[str | bytes, str | bytes], "Auth", Callable[["Request"]
 # cookies=: name -> value, or a cookie jar.
 CookieSource = Mapping[str, str] | CookieJar | None
 
+# Plan.args: a request's own (headers, body, json, data, files), as given.
+PlanArgs = tuple[HeaderSource, Body, JSONInput, FormData, Files]
+
 # What Response.json() returns (json.loads without hooks).
 JSONValue = dict[str, "JSONValue"] | list["JSONValue"] | str | int | float | bool | None
 

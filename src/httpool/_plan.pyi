@@ -3,7 +3,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing_extensions import disjoint_base
 
 from httpool._idle import OriginSlots, PoolCore
-from httpool._models import Body, Buffer, Files, FormData, HeaderSource, JSONInput, Params
+from httpool._models import Body, Buffer, Files, FormData, HeaderSource, JSONInput, Params, PlanArgs
 
 class _Target:
     """Where a URL points, parsed once and cached."""
@@ -29,7 +29,7 @@ class Plan:
                  chunks: Iterator[Buffer | str] | None, chunked: bool, length: int,
                  rewind: Callable[[], bool] | None, client_close: bool,
                  replayable: bool,
-                 args: tuple[HeaderSource, Body, JSONInput, FormData, Files] | None = None) -> None: ...
+                 args: PlanArgs | None = None) -> None: ...
     @property
     def method(self) -> str: ...
     @property
@@ -55,7 +55,7 @@ class Plan:
         """None when the body can be sent again as it is; else rewinds it
         for another send, False when it cannot."""
     @property
-    def args(self) -> tuple[HeaderSource, Body, JSONInput, FormData, Files] | None:
+    def args(self) -> PlanArgs | None:
         """The request's own arguments (for Response.next_request); None when none."""
     @property
     def has_credentials(self) -> bool: ...

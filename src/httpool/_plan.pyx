@@ -276,6 +276,7 @@ cdef class Planner:
         replayable = chunks is None and (
             method in _REPLAYABLE
             or (extra is not None and any(name.lower() == "idempotency-key" for name, _ in extra)))
+        args = (headers, body_arg, json, data, files)
         return Plan(method, url, path, target, self.core.slots(target.key, target.origin),
                     head, body, chunks, chunked, length, rewind, client_close, replayable,
-                    None if extra is None and body is None else (headers, body_arg, json, data, files))
+                    None if args == (None, None, None, None, None) else args)

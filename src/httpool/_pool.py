@@ -306,24 +306,26 @@ class Pool(Client):
         return Batch(self._settings, items, concurrency, Timeout.coerce(timeout, self._timeout),
                      self._policies)
 
-    def _batch_item(self, item: object) -> tuple[Plan, Flow | None]:
-        """The first Plan of one request, and its Flow when it uses a policy."""
+    def _batch_item(self, item: object) -> tuple[Plan, Flow | None, bool]:
+        """The first Plan of one request, its Flow when it uses a policy from
+        the start, and whether it follows redirects (a Flow takes over then)."""
+        follows = self._policies.follow_redirects
         if (isinstance(item, tuple) and len(item) == 2 and not self.uses_policies
                 and isinstance(item[1], str)):
             # The common item: the planner's cache has its Plan.
             plan = self._planner.plan(item[0], item[1], None, None, None, None)
             if not plan.has_credentials:
-                return plan, None
+                return plan, None, follows
         request = _item_request(item)
-        if (request.auth is None and request.cookies is None and request.follow_redirects is None
-                and not self.uses_policies):
+        if request.auth is None and request.cookies is None and not self.uses_policies:
             plan = self._planner.plan(request.method, request.url, request.headers or None,
                                       request.body, request.params, request.json, request.data,
                                       request.files)
             if not plan.has_credentials:
-                return plan, None
+                return plan, None, (follows if request.follow_redirects is None
+                                    else request.follow_redirects)
         flow = Flow(self._policies, request)
-        return flow.first(), flow
+        return flow.first(), flow, False
 
     def stats(self) -> PoolStats:
         """Counters of the whole pool, with per-origin figures."""

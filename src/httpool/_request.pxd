@@ -14,6 +14,7 @@ cdef class Client:
         readonly Planner _planner
         readonly object _policies     # httpool.policies.flow.Policies
         public bint uses_policies     # every request needs a Flow (Policies.always)
+        bint follows                  # the pool follows redirects
         object timeout                # the pool's default Timeout
         Limits limits                 # the same, in C
         double next_log_check         # when to ask logging again whether DEBUG is on
@@ -23,4 +24,6 @@ cdef class Client:
                         object follow_redirects, object timeout, Goal goal)
     cdef Exchange _run(self, Plan plan, Limits* limits, Goal goal, double since)
     cdef Response _run_flow(self, object flow, Limits* limits, Goal goal)
+    cdef Response _hops(self, object flow, Response response, double since, Limits* limits,
+                        Goal goal)
     cdef int _check_logging(self, double now) except -1

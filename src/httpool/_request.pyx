@@ -9,10 +9,11 @@ blocking driver (httpool._blocking) does its waiting. What is left here is
 the choice of timeouts and the Response handed back.
 
 Policies (auth, cookies, redirects: httpool.policies) cost a plain request
-one test of its arguments and of the pool's uses_policies flag, and one of the
-response's Set-Cookie flag (set by the parser in C): a request that uses none
-goes from plan to response as above. (uses_policies turns on when the pool's
-jar stores its first cookie.) Any other goes through a Flow, which
+one test of its arguments and of the pool's uses_policies flag, and tests of
+the response's status and Set-Cookie flag (set by the parser in C): a request
+that uses none goes from plan to response as above. (uses_policies turns on
+when the pool's jar stores its first cookie.) A request that only follows
+redirects goes the same way, and a Flow takes over if its response is one. Any other goes through a Flow, which
 plans each hop (a redirect, an auth retry) and runs it here the same way.
 """
 
@@ -23,7 +24,7 @@ from httpool._exchange cimport (
     Exchange, Goal, GOAL_BODY, GOAL_HEAD, Limits, Settings, limits_of, new_exchange,
 )
 from httpool._plan cimport Plan, Planner
-from httpool._response cimport Response, response_of
+from httpool._response cimport Response, redirect_status, response_of
 from httpool._sys cimport hp_now
 from httpool._models import Request, Timeout
 from httpool.policies.flow import Flow
@@ -40,6 +41,7 @@ cdef class Client:
         self._planner = planner
         self._policies = policies
         self.uses_policies = policies.always
+        self.follows = policies.follow_redirects
         self.timeout = timeout
         self.limits = limits_of(timeout)
 
@@ -122,11 +124,16 @@ cdef class Client:
         cdef Limits limits = self.limits
         if timeout is not None:
             limits = limits_of(Timeout.coerce(timeout, self.timeout))
-        if auth is None and cookies is None and follow_redirects is None and not self.uses_policies:
+        if auth is None and cookies is None and not self.uses_policies:
             plan = self._planner.plan(method, url, headers, body, params, json, data, files)
             if not plan.has_credentials:
                 exchange = self._run(plan, &limits, goal, -1.0)
                 response = response_of(exchange)
+                if redirect_status(exchange.status_code) and (
+                        self.follows if follow_redirects is None else follow_redirects):
+                    # A redirect to follow: a Flow takes over from this first hop.
+                    return self._hops(Flow.after(self._policies, plan), response, exchange.since,
+                                      &limits, goal)
                 if exchange.sets_cookie:
                     self._policies.keep_cookies(response)
                 return response
@@ -155,9 +162,14 @@ cdef class Client:
         """Every hop of a request with policies, within one total deadline."""
         cdef Plan plan = flow.first()
         cdef double since = hp_now()
-        cdef Response response
+        return self._hops(flow, response_of(self._run(plan, limits, goal, since)), since, limits,
+                          goal)
+
+    cdef Response _hops(self, object flow, Response response, double since, Limits* limits,
+                        Goal goal):
+        """The hops after `response`, as its Flow says, until the final one."""
+        cdef Plan plan
         while True:
-            response = response_of(self._run(plan, limits, goal, since))
             try:
                 plan = flow.next(response)
             except BaseException:
@@ -167,6 +179,7 @@ cdef class Client:
                 return flow.finish(response)
             # An intermediate response of a stream: drained, so its connection is reused.
             response.close()
+            response = response_of(self._run(plan, limits, goal, since))
 
     cdef int _check_logging(self, double now) except -1:
         # Asking logging costs a Python call: once a second is enough to

@@ -25,6 +25,8 @@ cdef class Response:
         object _request
 
 
+# A redirect's status (301, 302, 303, 307, 308): a Flow takes over when it is to be followed.
+cdef bint redirect_status(int status) noexcept
 # The response of an exchange whose head arrived (its body too, when finished).
 cdef Response response_of(Exchange exchange)
 # Let go of a finished exchange (its connection is back): a kept response

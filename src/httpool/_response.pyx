@@ -23,7 +23,13 @@ from httpool._models import Headers, Request
 from httpool._plan import _Target
 from httpool.policies.cookies import response_cookies
 from httpool.policies.decoding import decoder_for
+from httpool.policies.flow import request_of
 from httpool.policies.redirects import is_redirect, next_request
+
+
+cdef bint redirect_status(int status) noexcept:
+    """301, 302, 303, 307 or 308 (httpool.policies.redirects.REDIRECT_STATUSES)."""
+    return status == 301 or status == 302 or status == 303 or status == 307 or status == 308
 
 
 cdef Response response_of(Exchange exchange):
@@ -294,9 +300,7 @@ cdef class Response:
             return None
         request = self._request
         if not isinstance(request, Request):
-            args = request or (None, None, None, None, None)
-            request = Request(self.method, self.url, headers=args[0], body=args[1], json=args[2],
-                              data=args[3], files=args[4])
+            request = request_of(self.method, self.url, request)
         return next_request(request, self, True, _parsed)
 
     @property

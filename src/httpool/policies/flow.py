@@ -22,7 +22,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 from httpool._exceptions import BodyNotRepeatable, TooManyRedirects
-from httpool._models import AuthSource, Request
+from httpool._models import AuthSource, PlanArgs, Request
 from httpool.policies import cookies, redirects
 from httpool.policies.auth import BasicAuth, auth_from
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from httpool._plan import Plan, Planner, _Target
     from httpool._response import Response
 
-__all__ = ["Policies", "Flow"]
+__all__ = ["Policies", "Flow", "request_of"]
 
 
 class Policies:
@@ -49,10 +49,11 @@ class Policies:
 
     @property
     def always(self) -> bool:
-        """Whether every request needs a Flow: the pool authenticates, follows
-        redirects, or may have cookies to send."""
-        return (self.auth is not None or self.follow_redirects
-                or (self.jar is not None and cookies.may_have_cookies(self.jar)))
+        """Whether every request needs a Flow from its start: the pool
+        authenticates, or may have cookies to send. (Following redirects does
+        not: a request goes without one, and a Flow takes over only when its
+        response is a redirect; see Flow.after.)"""
+        return self.auth is not None or (self.jar is not None and cookies.may_have_cookies(self.jar))
 
     def parse(self, url: str) -> _Target:
         """A URL's parsed target, from the planner's cache (ValueError when
@@ -83,6 +84,15 @@ class Flow:
         self.steps: Generator[Request, Response, None] | None = None
         self.plan: Plan | None = None
         self.history: list[Response] = []
+
+    @classmethod
+    def after(cls, policies: Policies, plan: Plan) -> Flow:
+        """The Flow of a request sent without one, whose response is a
+        redirect to follow: as if its first hop had been its own."""
+        flow = cls(policies, request_of(plan.method, plan.url, plan.args, follow_redirects=True),
+                   owned=True)
+        flow.target, flow.plan = plan.target, plan
+        return flow
 
     def first(self) -> Plan:
         """The Plan of the first hop."""
@@ -173,6 +183,15 @@ class Flow:
             request.method, request.url, headers if headers else None, request.body, None,
             request.json, request.data, request.files)
         return self.plan
+
+
+def request_of(method: str, url: str, args: PlanArgs | None,
+               follow_redirects: bool | None = None) -> Request:
+    """The Request of a Plan (its own arguments: Plan.args), for a Flow that
+    takes over after the first hop, or for Response.next_request."""
+    headers, body, json, data, files = args or (None, None, None, None, None)
+    return Request(method, url, headers=headers, body=body, json=json, data=data, files=files,
+                   follow_redirects=follow_redirects)
 
 
 def _without_credentials(url: str) -> str:
