@@ -1,6 +1,6 @@
 from httpool._parser cimport ResponseParser
 from httpool._reasons cimport *
-from httpool._sys cimport addrinfo, iovec, msghdr
+from httpool._sys cimport addrinfo, iovec, msghdr, sockaddr_un
 
 
 # send_step() results.
@@ -30,10 +30,15 @@ cdef enum ConnState:
 
 
 cdef class AddressList:
-    cdef addrinfo* first              # owned; freed with the object
+    cdef addrinfo* first              # from getaddrinfo, freed with the object; or &_unix
+    cdef bint is_unix                 # one Unix socket (AddressList.unix_socket)
+    cdef addrinfo _unix
+    cdef sockaddr_un _unix_address
 
     @staticmethod
     cdef AddressList resolve(str host, int port, str origin)
+    @staticmethod
+    cdef AddressList unix_socket(bytes path)
 
 
 cdef class Connection:
@@ -73,7 +78,7 @@ cdef class Connection:
     cdef int connect_start(self, addrinfo* ai) except -1
     cdef int connect_result(self) except -1
     cdef int _connected(self, int err) except -1
-    cdef int connect_failed(self, int err) except -1
+    cdef int connect_failed(self, int err, bint is_unix) except -1
     # Then, once connected, what the transport sets up (a TLS handshake), in steps.
     cdef Handshake handshake_step(self) except *
 

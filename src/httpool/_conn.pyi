@@ -7,7 +7,7 @@ _Field = str | bytes | bytearray
 
 @disjoint_base
 class AddressList:
-    """The addresses of host:port, from getaddrinfo (run without the GIL)."""
+    """The addresses to connect to: those of host:port, or one Unix socket."""
 
 @disjoint_base
 class Connection:

@@ -40,7 +40,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.exc cimport PyErr_CheckSignals
 from libc.math cimport floor
 from libc.stdlib cimport malloc, free
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 import os
 import weakref
@@ -85,7 +85,8 @@ cdef str _os_error(int err):
 
 
 cdef class AddressList:
-    """The addresses of host:port, from getaddrinfo (run without the GIL)."""
+    """The addresses to connect to: those of host:port, from getaddrinfo
+    (run without the GIL), or one Unix socket (Pool(uds=...))."""
 
     @staticmethod
     cdef AddressList resolve(str host, int port, str origin):
@@ -104,8 +105,27 @@ cdef class AddressList:
             raise ConnectError(f"{origin}: cannot resolve {host!r}: {gai_strerror(rc).decode()}")
         return found
 
+    @staticmethod
+    cdef AddressList unix_socket(bytes path):
+        """The one address of the Unix socket at path, held in the object."""
+        cdef AddressList found = AddressList.__new__(AddressList)
+        cdef Py_ssize_t size = len(path)
+        # The path and its terminating NUL must fit in sun_path (108 bytes on Linux).
+        if not path or <size_t>size >= sizeof(found._unix_address.sun_path) or b"\0" in path:
+            raise ValueError(f"uds must be a path of 1 to {sizeof(found._unix_address.sun_path) - 1} "
+                             f"bytes without NUL, not {os.fsdecode(path)!r} ({size} bytes)")
+        found._unix_address.sun_family = AF_UNIX
+        memcpy(found._unix_address.sun_path, <const char*>path, size + 1)
+        found._unix.ai_family = AF_UNIX
+        found._unix.ai_socktype = SOCK_STREAM
+        found._unix.ai_addr = <sockaddr*>&found._unix_address
+        found._unix.ai_addrlen = sizeof(found._unix_address)
+        found.first = &found._unix
+        found.is_unix = True
+        return found
+
     def __dealloc__(self):
-        if self.first != NULL:
+        if self.first != NULL and not self.is_unix:
             freeaddrinfo(self.first)
 
 
@@ -148,8 +168,9 @@ cdef class Connection:
             return errno
         self.fd = fd
         self.watching = 0
-        # Requests go out in one sendmsg; waiting for ACKs only adds latency.
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))
+        if ai.ai_family != AF_UNIX:
+            # Requests go out in one sendmsg; waiting for ACKs only adds latency.
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))
         with nogil:
             rc = connect(fd, ai.ai_addr, ai.ai_addrlen)
             err = errno if rc < 0 else 0
@@ -179,9 +200,17 @@ cdef class Connection:
         self.fd = -1
         return err
 
-    cdef int connect_failed(self, int err) except -1:
-        """Every address failed, the last with err: close and raise ConnectError."""
+    cdef int connect_failed(self, int err, bint is_unix) except -1:
+        """Every address failed, the last with err: close and raise ConnectError.
+        (A Unix socket's path is in the origin: see Planner.)"""
         self.close(CLOSE_ERROR)
+        if is_unix and err == ENOENT:
+            raise ConnectError(f"{self.origin}: no such socket")
+        if is_unix and err == ECONNREFUSED:
+            raise ConnectError(f"{self.origin}: nobody listens on the socket")
+        if is_unix and err == EAGAIN:
+            # Linux refuses a non-blocking connect to a Unix socket whose listen queue is full.
+            raise ConnectError(f"{self.origin}: the socket's listen queue is full")
         if err == ECONNREFUSED:
             raise ConnectError(f"{self.origin}: connection refused")
         raise ConnectError(f"{self.origin}: cannot connect: {_os_error(err)}")

@@ -64,6 +64,7 @@ cdef class Settings:
         double max_drain_time         # seconds it may take; < 0: no limit but the deadline
         dict parser_limits            # ResponseParser keywords for new connections
         TLSConfig tls                 # verification, client certificate, sessions of https origins
+        AddressList uds               # the Unix socket every request goes to (uds=), or None
 
 
 cdef class Exchange:

@@ -12,7 +12,8 @@ class Settings:
     """The pool-wide parts of every exchange, fixed when the pool is made."""
 
     def __new__(cls, core: PoolCore, retries: int, max_drain: int, max_drain_time: float,
-                parser_limits: dict[str, int | None], tls: TLSConfig) -> Settings: ...
+                parser_limits: dict[str, int | None], tls: TLSConfig,
+                uds: bytes | None = None) -> Settings: ...
 
 @disjoint_base
 class Exchange:

@@ -91,7 +91,8 @@ cdef tuple _TIMEOUTS = (PoolTimeout, PoolTimeout, ConnectTimeout, WriteTimeout, 
 
 cdef class Settings:
     def __cinit__(self, PoolCore core, int retries, Py_ssize_t max_drain, double max_drain_time,
-                  dict parser_limits, TLSConfig tls):
+                  dict parser_limits, TLSConfig tls, bytes uds=None):
+        self.uds = None if uds is None else AddressList.unix_socket(uds)
         self.tls = tls
         self.core = core
         self.retries = retries
@@ -302,19 +303,24 @@ cdef class Exchange:
         return self._wait_for(NEED_SLOT, self.limits.pool)
 
     cdef int _connect(self) except -1:
-        """A slot is reserved: resolve (once per batch) and connect."""
+        """A slot is reserved: resolve (once per batch), or take the pool's
+        Unix socket, and connect."""
         cdef object target = self.plan.target
         cdef object key = (target.host, target.port)
+        cdef str origin = self.plan.slots.origin    # names the Unix socket, if any
         self.state = EX_CONNECTING
         if target.scheme == "https":
-            self.conn = self.settings.tls.connection(target.key, target.origin,
+            # Over a Unix socket too: the server name is the URL's host.
+            self.conn = self.settings.tls.connection(target.key, origin,
                                                      self.settings.parser_limits, target.host)
         else:
-            self.conn = Connection(target.key, target.origin, self.settings.parser_limits)
+            self.conn = Connection(target.key, origin, self.settings.parser_limits)
         self.conn.slots = self.plan.slots
-        self.addresses = self.resolved.get(key) if self.resolved is not None else None
+        self.addresses = self.settings.uds
+        if self.addresses is None and self.resolved is not None:
+            self.addresses = self.resolved.get(key)
         if self.addresses is None:
-            self.addresses = AddressList.resolve(target.host, target.port, target.origin)
+            self.addresses = AddressList.resolve(target.host, target.port, origin)
             if self.resolved is not None:
                 self.resolved[key] = self.addresses
         self.next_address = self.addresses.first
@@ -332,7 +338,7 @@ cdef class Exchange:
                 return 0
             if err == 0:
                 return self._connected()
-        conn.connect_failed(err)   # raises ConnectError
+        conn.connect_failed(err, self.addresses.is_unix)   # raises ConnectError
         return 0
 
     cdef int _connect_result(self) except -1:

@@ -37,6 +37,9 @@ cdef class Planner:
         dict targets                  # url -> _Target
         dict fixed                    # Host header -> Host line + fixed_tail
         dict plans                    # method -> url -> Plan, for requests with no options
+        # What follows a URL's origin in the name of its connections (stats,
+        # messages): " (via /run/app.sock)" with uds=, else "".
+        str via
 
     cpdef Plan plan(self, str method, str url, object headers, object body, object params,
                     object json, object data=*, object files=*)

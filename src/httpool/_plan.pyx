@@ -166,8 +166,9 @@ cdef class Plan:
 
 
 cdef class Planner:
-    def __init__(self, PoolCore core, list headers):
+    def __init__(self, PoolCore core, list headers, str uds=None):
         self.core = core
+        self.via = "" if uds is None else f" (via {uds})"
         self.headers = headers
         self.default_close = asks_close(headers)
         # The default header lines as bytes, checked once for CR, LF and NUL by
@@ -277,6 +278,6 @@ cdef class Planner:
             method in _REPLAYABLE
             or (extra is not None and any(name.lower() == "idempotency-key" for name, _ in extra)))
         args = (headers, body_arg, json, data, files)
-        return Plan(method, url, path, target, self.core.slots(target.key, target.origin),
+        return Plan(method, url, path, target, self.core.slots(target.key, target.origin + self.via),
                     head, body, chunks, chunked, length, rewind, client_close, replayable,
                     None if args == (None, None, None, None, None) else args)

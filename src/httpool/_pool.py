@@ -173,6 +173,7 @@ class Pool(Client):
         allow_https_downgrade: bool = False,
         cookies: CookieSource | Literal[False] = None,
         auth: AuthSource = None,
+        uds: str | os.PathLike[str] | None = None,
     ) -> None:
         _positive_int("max_connections_per_host", max_connections_per_host)
         _positive_int("max_connections", max_connections)
@@ -197,14 +198,18 @@ class Pool(Client):
             raise ValueError("default headers may not set Host, Content-Length or Transfer-Encoding")
         self._timeout = Timeout.coerce(timeout, Timeout())
         tls = TLSConfig(verify, cert)
-        planner = Planner(self._core, [(n, v) for n, v in default if n.lower() not in overridden] + extra)
+        uds_path = None if uds is None else os.fspath(uds)
+        if uds_path is not None and not isinstance(uds_path, str):
+            raise TypeError(f"uds must be a str or os.PathLike[str], not {type(uds).__name__}")
+        planner = Planner(self._core, [(n, v) for n, v in default if n.lower() not in overridden] + extra,
+                          uds_path)
         jar = None if cookies is False else jar_from(cookies)
         if isinstance(jar, ObservedJar):
             jar.on_store = functools.partial(_start_policies, weakref.ref(self))
         policies = Policies(planner, auth, jar, bool(follow_redirects), max_redirects,
                             bool(allow_https_downgrade))
         self._setup(Settings(self._core, retries, max_drain, _seconds("max_drain_time", max_drain_time),
-                             parser_limits, tls),
+                             parser_limits, tls, None if uds_path is None else os.fsencode(uds_path)),
                     planner, self._timeout, policies)
         _pools.add(self)
 

@@ -4,6 +4,7 @@
 
 cdef extern from "<sys/socket.h>" nogil:
     ctypedef unsigned int socklen_t
+    ctypedef unsigned short sa_family_t
     struct sockaddr:
         pass
     struct iovec:
@@ -20,7 +21,7 @@ cdef extern from "<sys/socket.h>" nogil:
     struct linger:
         int l_onoff
         int l_linger
-    int AF_INET, AF_INET6, SOCK_STREAM, SOCK_NONBLOCK, SOCK_CLOEXEC
+    int AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_NONBLOCK, SOCK_CLOEXEC
     int SOL_SOCKET, SO_ERROR, SO_LINGER, SO_RCVTIMEO
     int MSG_PEEK, MSG_DONTWAIT, MSG_NOSIGNAL
     int socket(int domain, int type, int protocol)
@@ -30,6 +31,11 @@ cdef extern from "<sys/socket.h>" nogil:
     ssize_t send(int fd, const void* buf, size_t n, int flags)
     int getsockopt(int fd, int level, int name, void* value, socklen_t* len)
     int setsockopt(int fd, int level, int name, const void* value, socklen_t len)
+
+cdef extern from "<sys/un.h>" nogil:
+    struct sockaddr_un:
+        sa_family_t sun_family
+        char sun_path[108]
 
 cdef extern from "<netinet/in.h>" nogil:
     int IPPROTO_TCP
@@ -84,7 +90,8 @@ cdef extern from "<unistd.h>" nogil:
 
 cdef extern from "<errno.h>" nogil:
     int errno
-    int EAGAIN, EWOULDBLOCK, EINTR, EINPROGRESS, ECONNRESET, EPIPE, ECONNREFUSED, ETIMEDOUT, EPROTO
+    int EAGAIN, EWOULDBLOCK, EINTR, EINPROGRESS, ECONNRESET, EPIPE, ECONNREFUSED, ENOENT, ETIMEDOUT
+    int EPROTO
 
 cdef extern from "<string.h>" nogil:
     char* strerror(int errnum)

@@ -18,13 +18,14 @@ from pathlib import Path
 HOST = "127.0.0.1"
 
 
-def _listening_port(log: Path, process: subprocess.Popen[bytes], timeout: float) -> int:
-    """The port gunicorn says it listens on (it logs the one the OS picked for port 0)."""
+def _listening_at(log: Path, process: subprocess.Popen[bytes], timeout: float) -> str:
+    """Where gunicorn says it listens: http://127.0.0.1:port (it logs the
+    port the OS picked for port 0), or unix:path."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = re.search(rb"Listening at: http://127\.0\.0\.1:(\d+)", log.read_bytes())
+        found = re.search(rb"Listening at: (\S+)", log.read_bytes())
         if found:
-            return int(found[1])
+            return found[1].decode()
         if process.poll() is not None:
             break
         time.sleep(0.05)   # polling a process's log as it starts: no event to wait for
@@ -32,17 +33,19 @@ def _listening_port(log: Path, process: subprocess.Popen[bytes], timeout: float)
 
 
 @contextmanager
-def running_httpbin(log: Path, start_timeout: float = 30.0) -> Iterator[str]:
-    """Start httpbin under gunicorn on a port the OS picks, yield its base
-    URL, stop it. (--no-control-socket: parallel runs do not share one.)"""
+def running_httpbin(log: Path, start_timeout: float = 30.0, bind: str = f"{HOST}:0") -> Iterator[str]:
+    """Start httpbin under gunicorn on `bind` (by default a port the OS
+    picks; "unix:PATH" for a Unix socket), yield where it listens (its base
+    URL, or unix:PATH), stop it. (--no-control-socket: parallel runs do not
+    share one.)"""
     with open(log, "wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:0", "--no-control-socket",
+            [sys.executable, "-m", "gunicorn", "--bind", bind, "--no-control-socket",
              "--worker-class", "gthread", "--threads", "8", "--keep-alive", "30",
              "--workers", "1", "httpbin:app"],
             stdout=output, stderr=subprocess.STDOUT)
     try:
-        yield f"http://{HOST}:{_listening_port(log, process, start_timeout)}"
+        yield _listening_at(log, process, start_timeout)
     finally:
         process.terminate()
         try:

@@ -8,8 +8,9 @@ receives one accepted connection and scripts it byte by byte.
 
 Design
 ------
-``ScriptedServer(handler)`` binds 127.0.0.1 on a port the OS picks, accepts in
-a daemon thread and runs ``handler(conn)`` for every connection in a daemon
+``ScriptedServer(handler)`` binds 127.0.0.1 on a port the OS picks (or, with
+``uds=path``, a Unix socket at path, removed when it stops), accepts in a
+daemon thread and runs ``handler(conn)`` for every connection in a daemon
 thread of its own.  Everything it starts ends by itself: the server stops
 after ``lifetime`` seconds even if a test forgets it, and ``__exit__`` stops it
 at once.  Stopping sets one Event (which ends every ``conn.stall()``) and
@@ -540,7 +541,8 @@ class Endpoint:
 
 
 class ScriptedServer(Endpoint):
-    """Run ``handler(conn)`` for every connection accepted on 127.0.0.1.
+    """Run ``handler(conn)`` for every connection accepted on 127.0.0.1, or
+    on the Unix socket ``uds`` (a path) when given.
 
     Use it as a context manager.  It stops by itself after ``lifetime``
     seconds.  ``accepted``, ``requests`` and ``closed`` count events and the
@@ -555,9 +557,11 @@ class ScriptedServer(Endpoint):
         backlog: int = 128,
         join_timeout: float = 2.0,
         tls: ssl.SSLContext | None = None,
+        uds: str | None = None,
     ) -> None:
         self.handler = handler
         self.tls = tls
+        self.uds = uds
         self.lifetime = lifetime
         self.backlog = backlog
         self.join_timeout = join_timeout
@@ -628,9 +632,9 @@ class ScriptedServer(Endpoint):
             raise self.errors[0]
 
     def start(self) -> None:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener = socket.socket(socket.AF_UNIX if self.uds else socket.AF_INET, socket.SOCK_STREAM)
         try:
-            listener.bind((HOST, 0))
+            listener.bind(self.uds or (HOST, 0))
             listener.listen(self.backlog)
             listener.setblocking(False)
             self._wake_r, self._wake_w = socket.socketpair()
@@ -638,7 +642,8 @@ class ScriptedServer(Endpoint):
             listener.close()
             raise
         self._listener = listener
-        self.port = listener.getsockname()[1]
+        if not self.uds:
+            self.port = listener.getsockname()[1]
         self._accepting = True
         self._accept_thread = threading.Thread(
             target=self._accept_loop, name=f"scripted-{self.port}-accept", daemon=True
@@ -684,6 +689,8 @@ class ScriptedServer(Endpoint):
             with self._lock:
                 self._accepting = False
                 self._listener.close()
+                if self.uds:
+                    os.unlink(self.uds)   # closing a Unix listener leaves its file
                 self._wake_r.close()
                 self._wake_w.close()
             self._abort_connections()  # lifetime over: end the handlers too
@@ -694,7 +701,8 @@ class ScriptedServer(Endpoint):
             sock, _ = self._listener.accept()
         except (BlockingIOError, ConnectionAbortedError):
             return
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if not self.uds:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self._lock:
             conn = ServerConn(self, sock, len(self._conns))
             thread = threading.Thread(
