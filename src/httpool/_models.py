@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, MutableMapping, Sequence
-from http.cookiejar import CookieJar
 from typing import TYPE_CHECKING, Protocol, TypedDict, Union, cast
 
 if TYPE_CHECKING:
+    from http.cookiejar import CookieJar
+
     from httpool._response import Response
 
 __all__ = ["Timeout", "Headers", "Request", "Auth"]
@@ -124,7 +125,7 @@ Files = FileFields | None
 AuthSource = Union[tuple[str | bytes, str | bytes], "Auth", Callable[["Request"], object], None]
 
 # cookies=: name -> value, or a cookie jar.
-CookieSource = Mapping[str, str] | CookieJar | None
+CookieSource = Union[Mapping[str, str], "CookieJar", None]
 
 # Plan.args: a request's own (headers, body, json, data, files), as given.
 PlanArgs = tuple[HeaderSource, Body, JSONInput, FormData, Files]

@@ -17,8 +17,7 @@ import ssl
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from http.cookiejar import CookieJar
-from typing import Literal, Union, cast, overload
+from typing import TYPE_CHECKING, Literal, Union, cast, overload
 
 from httpool._batch import Batch
 from httpool._exchange import Settings
@@ -45,9 +44,11 @@ from httpool._response import Response
 from httpool._stats import OriginStats, PoolStats
 from httpool._tls import TLSConfig
 from httpool._version import __version__
-from httpool.policies.cookies import ObservedJar, jar_from
 from httpool.policies.decoding import ACCEPT_ENCODING
 from httpool.policies.flow import Flow, Policies
+
+if TYPE_CHECKING:
+    from http.cookiejar import CookieJar
 
 __all__ = ["Pool"]
 
@@ -203,11 +204,15 @@ class Pool(Client):
             raise TypeError(f"uds must be a str or os.PathLike[str], not {type(uds).__name__}")
         planner = Planner(self._core, [(n, v) for n, v in default if n.lower() not in overridden] + extra,
                           uds_path)
-        jar = None if cookies is False else jar_from(cookies)
-        if isinstance(jar, ObservedJar):
-            jar.on_store = functools.partial(_start_policies, weakref.ref(self))
-        policies = Policies(planner, auth, jar, bool(follow_redirects), max_redirects,
-                            bool(allow_https_downgrade))
+        on_store = functools.partial(_start_policies, weakref.ref(self))
+        jar = None
+        if cookies is not None and cookies is not False:
+            from httpool.policies.cookies import ObservedJar, jar_from  # see Policies
+            jar = jar_from(cookies)
+            if isinstance(jar, ObservedJar):
+                jar.on_store = on_store
+        policies = Policies(planner, auth, jar, cookies is not False, on_store,
+                            bool(follow_redirects), max_redirects, bool(allow_https_downgrade))
         self._setup(Settings(self._core, retries, max_drain, _seconds("max_drain_time", max_drain_time),
                              parser_limits, tls, None if uds_path is None else os.fsencode(uds_path)),
                     planner, self._timeout, policies)
@@ -217,8 +222,9 @@ class Pool(Client):
 
     @property
     def cookies(self) -> CookieJar | None:
-        """The pool's cookie jar (None with cookies=False): Set-Cookie of every
-        response is stored there, and its cookies are sent where they apply."""
+        """The pool's cookie jar (None with cookies=False), made on first use:
+        Set-Cookie of every response is stored there, and its cookies are sent
+        where they apply."""
         return self._policies.jar
 
     def stream(self, method: str, url: str, *, headers: HeaderSource = None, body: Body = None,

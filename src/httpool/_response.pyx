@@ -21,7 +21,6 @@ from httpool._exchange cimport Exchange, EX_DONE, GOAL_BODY, GOAL_SOME
 from httpool._exceptions import HTTPStatusError
 from httpool._models import Headers, Request
 from httpool._plan import _Target
-from httpool.policies.cookies import response_cookies
 from httpool.policies.decoding import decoder_for
 from httpool.policies.flow import request_of
 from httpool.policies.redirects import is_redirect, next_request
@@ -306,6 +305,7 @@ cdef class Response:
     @property
     def cookies(self):
         """name -> value of this response's Set-Cookie fields."""
+        from httpool.policies.cookies import response_cookies   # http.cookies, on first use
         return response_cookies(self.headers)
 
     @property

@@ -18,7 +18,7 @@ from httpool._models import CookieSource, Headers
 if TYPE_CHECKING:
     from httpool._plan import _Target
 
-__all__ = ["ObservedJar", "may_have_cookies", "jar_from", "cookie_header", "store",
+__all__ = ["ObservedJar", "observed_jar", "may_have_cookies", "jar_from", "cookie_header", "store",
            "response_cookies"]
 
 
@@ -37,6 +37,12 @@ class ObservedJar(http.cookiejar.CookieJar):
         self.stored = True
         if self.on_store is not None:
             self.on_store()
+
+
+def observed_jar(on_store: Callable[[], None]) -> ObservedJar:
+    jar = ObservedJar()
+    jar.on_store = on_store
+    return jar
 
 
 def may_have_cookies(jar: http.cookiejar.CookieJar) -> bool:

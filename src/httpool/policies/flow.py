@@ -16,17 +16,18 @@ cookies=False) and its redirect settings.
 
 from __future__ import annotations
 
-import http.cookiejar
 import urllib.parse
-from collections.abc import Generator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, cast
 
 from httpool._exceptions import BodyNotRepeatable, TooManyRedirects
 from httpool._models import AuthSource, PlanArgs, Request
-from httpool.policies import cookies, redirects
+from httpool.policies import redirects
 from httpool.policies.auth import BasicAuth, auth_from
 
 if TYPE_CHECKING:
+    from http.cookiejar import CookieJar
+
     from httpool._plan import Plan, Planner, _Target
     from httpool._response import Response
 
@@ -34,18 +35,38 @@ __all__ = ["Policies", "Flow", "request_of"]
 
 
 class Policies:
-    """A pool's policies (see the module docstring)."""
+    """A pool's policies (see the module docstring).
 
-    __slots__ = ("planner", "auth", "jar", "follow_redirects", "max_redirects", "allow_downgrade")
+    The cookie jar is made when it is first needed (a Set-Cookie to keep, or
+    the caller asking for pool.cookies), so that neither importing httpool
+    nor a pool that never sees a cookie pays for http.cookiejar (which
+    imports urllib.request, http.client and email: tens of milliseconds)."""
 
-    def __init__(self, planner: Planner, auth: AuthSource, jar: http.cookiejar.CookieJar | None,
-                 follow_redirects: bool, max_redirects: int, allow_downgrade: bool) -> None:
+    __slots__ = ("planner", "auth", "_jar", "keeps_cookies", "on_store", "follow_redirects",
+                 "max_redirects", "allow_downgrade")
+
+    def __init__(self, planner: Planner, auth: AuthSource, jar: CookieJar | None,
+                 keeps_cookies: bool, on_store: Callable[[], None], follow_redirects: bool,
+                 max_redirects: int, allow_downgrade: bool) -> None:
+        """jar: the caller's (or one made from their dict), else None and
+        made when needed if keeps_cookies. on_store: called when a jar httpool
+        made stores a cookie."""
         self.planner = planner
         self.auth = auth_from(auth)
-        self.jar = jar
+        self._jar = jar
+        self.keeps_cookies = keeps_cookies
+        self.on_store = on_store
         self.follow_redirects = follow_redirects
         self.max_redirects = max_redirects
         self.allow_downgrade = allow_downgrade
+
+    @property
+    def jar(self) -> CookieJar | None:
+        """The pool's jar, made now if it is to keep cookies and has none yet."""
+        if self._jar is None and self.keeps_cookies:
+            from httpool.policies import cookies  # on first use: see the class docstring
+            self._jar = cookies.observed_jar(self.on_store)
+        return self._jar
 
     @property
     def always(self) -> bool:
@@ -53,7 +74,12 @@ class Policies:
         authenticates, or may have cookies to send. (Following redirects does
         not: a request goes without one, and a Flow takes over only when its
         response is a redirect; see Flow.after.)"""
-        return self.auth is not None or (self.jar is not None and cookies.may_have_cookies(self.jar))
+        if self.auth is not None:
+            return True
+        if self._jar is None:
+            return False
+        from httpool.policies import cookies
+        return cookies.may_have_cookies(self._jar)
 
     def parse(self, url: str) -> _Target:
         """A URL's parsed target, from the planner's cache (ValueError when
@@ -62,8 +88,10 @@ class Policies:
 
     def keep_cookies(self, response: Response) -> None:
         """Store a response's Set-Cookie (a request that needed no Flow)."""
-        if self.jar is not None:
-            cookies.store(self.jar, response.url, self.parse(response.url), response.headers)
+        jar = self.jar
+        if jar is not None:
+            from httpool.policies import cookies
+            cookies.store(jar, response.url, self.parse(response.url), response.headers)
 
 
 class Flow:
@@ -103,8 +131,10 @@ class Flow:
         next hop's Plan, or None when this response is the final one."""
         request = self.request
         policies = self.policies
-        if response._sets_cookie and policies.jar is not None and self.target is not None:
-            cookies.store(policies.jar, request.url, self.target, response.headers)
+        if response._sets_cookie and policies.keeps_cookies and self.target is not None:
+            from httpool.policies import cookies
+            cookies.store(cast("CookieJar", policies.jar), request.url, self.target,
+                          response.headers)
         if self.steps is not None:
             try:
                 again = self.steps.send(response)
@@ -169,13 +199,15 @@ class Flow:
     def _plan(self, request: Request) -> Plan:
         self.request = request
         headers = request.headers
-        jar = self.policies.jar
-        jars = [] if jar is None or not cookies.may_have_cookies(jar) else [jar]
-        if request.cookies is not None:
-            jars.append(cookies.jar_from(request.cookies))
-        # A Cookie header the caller set is sent as it is, as requests and urllib do.
-        if jars and self.target is not None and "cookie" not in headers:
-            line = cookies.cookie_header(jars, request.url, self.target)
+        jar = self.policies._jar
+        if (jar is not None or request.cookies is not None) and self.target is not None:
+            from httpool.policies import cookies
+            jars = [] if jar is None or not cookies.may_have_cookies(jar) else [jar]
+            if request.cookies is not None:
+                jars.append(cookies.jar_from(request.cookies))
+            # A Cookie header the caller set is sent as it is, as requests and urllib do.
+            line = (cookies.cookie_header(jars, request.url, self.target)
+                    if jars and "cookie" not in headers else None)
             if line is not None:
                 headers = headers.copy()
                 headers["Cookie"] = line
