@@ -16,6 +16,7 @@ cookies=False) and its redirect settings.
 
 from __future__ import annotations
 
+import threading
 import urllib.parse
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, cast
@@ -42,8 +43,8 @@ class Policies:
     nor a pool that never sees a cookie pays for http.cookiejar (which
     imports urllib.request, http.client and email: tens of milliseconds)."""
 
-    __slots__ = ("planner", "auth", "_jar", "keeps_cookies", "on_store", "follow_redirects",
-                 "max_redirects", "allow_downgrade")
+    __slots__ = ("planner", "auth", "_jar", "_jar_lock", "keeps_cookies", "on_store",
+                 "follow_redirects", "max_redirects", "allow_downgrade")
 
     def __init__(self, planner: Planner, auth: AuthSource, jar: CookieJar | None,
                  keeps_cookies: bool, on_store: Callable[[], None], follow_redirects: bool,
@@ -54,6 +55,7 @@ class Policies:
         self.planner = planner
         self.auth = auth_from(auth)
         self._jar = jar
+        self._jar_lock = threading.Lock()   # two threads' first cookies make one jar
         self.keeps_cookies = keeps_cookies
         self.on_store = on_store
         self.follow_redirects = follow_redirects
@@ -65,7 +67,9 @@ class Policies:
         """The pool's jar, made now if it is to keep cookies and has none yet."""
         if self._jar is None and self.keeps_cookies:
             from httpool.policies import cookies  # on first use: see the class docstring
-            self._jar = cookies.observed_jar(self.on_store)
+            with self._jar_lock:
+                if self._jar is None:
+                    self._jar = cookies.observed_jar(self.on_store)
         return self._jar
 
     @property
