@@ -28,6 +28,7 @@ from httpool._response import Response
 from httpool._stats import ClosedStats, OriginStats, PoolStats
 from httpool._version import __version__
 from httpool.policies.auth import BasicAuth, DigestAuth
+from httpool.policies.retry import Retry
 
 __all__ = [
     "Auth",
@@ -42,6 +43,7 @@ __all__ = [
     "PoolStats",
     "Request",
     "Response",
+    "Retry",
     "Timeout",
     "ConnectError",
     "ConnectionClosed",

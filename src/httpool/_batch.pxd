@@ -19,6 +19,8 @@ cdef class Batch:
         dict registered               # fd -> (Connection, events) in epfd, idle ones included
         list waiting                  # exchanges waiting for a slot
         list deadlines                # heap of (wake_at, sequence, Exchange); stale entries skipped
+        list delayed                  # heap of (start_at, sequence, index, Plan, Flow, since): retries
+                                      # waiting their delay, counted in in_flight
         long long sequence            # breaks ties in the heap
         object finished               # deque of (index, Response or exception)
         dict resolved                 # (host, port) -> AddressList
@@ -31,6 +33,8 @@ cdef class Batch:
     cdef int _begin(self, object index, Plan plan, object flow, bint follows,
                     double since) except -1
     cdef object _response(self, Exchange exchange)
+    cdef int _next_hop(self, Exchange exchange, Plan plan, object flow) except -1
+    cdef int _start_delayed(self, double now) except -1
     # After any call into an exchange: watch what it needs, until when, or collect it.
     cdef int _follow(self, Exchange exchange) except -1
     cdef int _forget_fd(self, Exchange exchange) except -1

@@ -33,6 +33,12 @@ place, within the request's one total deadline. A request that only follows
 redirects starts without one, and a Flow takes over if its response is a
 redirect; a request without one only has its Set-Cookie stored.
 
+Retries (httpool.Retry) never sleep: a hop that its Flow says to send after
+a delay (a retryable status, or an exchange that ended with a retryable
+error) waits in the ``delayed`` heap, holding no connection and no slot, and
+``epoll_wait`` wakes for the nearest start as for any deadline. It stays
+counted in flight, so next_done() waits for it.
+
 Names are resolved once per host and port for the batch (getaddrinfo may
 block; connecting never does). If the batch is abandoned (an exception, a
 KeyboardInterrupt, the caller leaving iter_many), close() ends every exchange
@@ -87,6 +93,7 @@ cdef class Batch:
         self.registered = {}
         self.waiting = []
         self.deadlines = []
+        self.delayed = []
         self.finished = deque()
         self.resolved = {}
         self.concurrency = concurrency
@@ -139,20 +146,50 @@ cdef class Batch:
             exchange.begin(GOAL_BODY, hp_now(), since)
         except Exception:
             pass   # the exchange ended with it as its error
+        if flow is not None:
+            # The Flow keeps no retry's wait past the request's total deadline
+            # (hp_now() and time.monotonic() read the same clock).
+            flow.deadline = (exchange.since + self.limits.total if self.limits.total >= 0
+                             else -1.0)
         return self._follow(exchange)
+
+    cdef int _next_hop(self, Exchange exchange, Plan plan, object flow) except -1:
+        """Start the hop its Flow returned, now or after the delay it says."""
+        if flow.delay > 0:
+            self.sequence += 1
+            heappush(self.delayed, (hp_now() + flow.delay, self.sequence, exchange.driver_index,
+                                    plan, flow, exchange.since))
+            return 0
+        return self._begin(exchange.driver_index, plan, flow, False, exchange.since)
+
+    cdef int _start_delayed(self, double now) except -1:
+        """Begin the delayed hops whose time came."""
+        while self.delayed and self.delayed[0][0] <= now:
+            _, _, index, plan, flow, since = heappop(self.delayed)
+            self._begin(index, plan, flow, False, since)
+        return 0
 
     cdef int _follow(self, Exchange exchange) except -1:
         cdef Need need = exchange.need
         cdef int fd = -1
         cdef Response response
         cdef object result
+        cdef Plan plan
         if need == NEED_READ or need == NEED_WRITE:
             fd = exchange.conn.fd
         if exchange.driver_fd >= 0 and exchange.driver_fd != fd:
             self._forget_fd(exchange)
         if need == NEED_DONE:
             result = exchange.error
-            if result is None:
+            if result is not None and exchange.driver_flow is not None:
+                try:
+                    plan = exchange.driver_flow.failed(result)   # else it raises the error
+                except Exception as exc:
+                    result = exc
+                else:
+                    self._next_hop(exchange, plan, exchange.driver_flow)
+                    return 0   # its retry is in flight, or delayed, in its place
+            elif result is None:
                 try:
                     result = self._response(exchange)
                 except Exception as exc:
@@ -198,7 +235,7 @@ cdef class Batch:
         plan = flow.next(response)
         if plan is None:
             return flow.finish(response)
-        self._begin(exchange.driver_index, plan, flow, False, exchange.since)
+        self._next_hop(exchange, plan, flow)
         return None
 
     cdef int _forget_fd(self, Exchange exchange) except -1:
@@ -249,8 +286,13 @@ cdef class Batch:
             if exchange.need != NEED_DONE and exchange.driver_at == top[0]:
                 break
             heappop(self.deadlines)
-        if self.deadlines:
-            nearest = self.deadlines[0][0]
+        if self.deadlines or self.delayed:
+            if not self.deadlines:
+                nearest = self.delayed[0][0]
+            elif not self.delayed:
+                nearest = self.deadlines[0][0]
+            else:
+                nearest = min(self.deadlines[0][0], self.delayed[0][0])
             now = hp_now()
             ms = 0 if nearest <= now else <int>((nearest - now) * 1000.0) + 1
         with nogil:
@@ -281,7 +323,9 @@ cdef class Batch:
                 # (level-triggered, it would wake every wait); its next
                 # checkout peeks and finds it stale.
                 epoll_ctl(self.epfd, EPOLL_CTL_DEL, fd, NULL)
-        self._expire(hp_now())
+        now = hp_now()
+        self._expire(now)
+        self._start_delayed(now)
         return 0
 
     cdef int _serve_waiting(self) except -1:
@@ -336,6 +380,7 @@ cdef class Batch:
                     CLOSE_ABANDONED)
         self.watched.clear()
         self.waiting = []
+        self.delayed = []         # they hold no connection: dropped
         self.queued.clear()
         self.finished.clear()
         if self.epfd >= 0:

@@ -46,6 +46,7 @@ from httpool._tls import TLSConfig
 from httpool._version import __version__
 from httpool.policies.decoding import ACCEPT_ENCODING
 from httpool.policies.flow import Flow, Policies
+from httpool.policies.retry import Retry
 
 if TYPE_CHECKING:
     from http.cookiejar import CookieJar
@@ -160,7 +161,7 @@ class Pool(Client):
         max_lifetime: float | None = None,
         max_drain: int = 262144,
         max_drain_time: float | None = 0.05,
-        retries: int = 1,
+        retries: int | Retry = 1,
         timeout: TimeoutSource = None,
         headers: HeaderSource = None,
         max_body_size: int | None = None,
@@ -180,7 +181,12 @@ class Pool(Client):
         _positive_int("max_connections", max_connections)
         _positive_int("max_idle_per_host", max_idle_per_host, 0)
         _positive_int("max_drain", max_drain, 0)
-        _positive_int("retries", retries, 0)
+        retry = None
+        if isinstance(retries, Retry):
+            # The engine keeps its retry on a new connection; the Retry is the policies'.
+            retry, retries = retries, 1
+        else:
+            _positive_int("retries", retries, 0)
         _positive_int("max_redirects", max_redirects, 0)
         parser_limits: dict[str, int | None] = {
             "max_body_size": _optional_int("max_body_size", max_body_size, 0),
@@ -212,7 +218,8 @@ class Pool(Client):
             if isinstance(jar, ObservedJar):
                 jar.on_store = on_store
         policies = Policies(planner, auth, jar, cookies is not False, on_store,
-                            bool(follow_redirects), max_redirects, bool(allow_https_downgrade))
+                            bool(follow_redirects), max_redirects, bool(allow_https_downgrade),
+                            retry, self._core)
         self._setup(Settings(self._core, retries, max_drain, _seconds("max_drain_time", max_drain_time),
                              parser_limits, tls, None if uds_path is None else os.fsencode(uds_path)),
                     planner, self._timeout, policies)

@@ -48,4 +48,8 @@ cdef enum:
     COUNT_STALE_RESET         # idle connections found reset
     COUNT_TLS_HANDSHAKES      # TLS handshakes that set up a new session
     COUNT_TLS_RESUMED         # TLS handshakes that resumed an earlier session
+    COUNT_RETRIES_STATUS      # requests sent again for a status in a Retry's status_forcelist
+    COUNT_RETRIES_CONNECT     # requests sent again by a Retry after a connect error
+    COUNT_RETRIES_READ        # requests sent again by a Retry after a read error (replayable
+                              # requests only)
     COUNTER_COUNT             # not a counter: how many there are

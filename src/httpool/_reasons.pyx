@@ -55,6 +55,10 @@ COUNTER_ROWS = (
     (COUNT_STALE_RESET, "stale_reset", "idle connections found reset"),
     (COUNT_TLS_HANDSHAKES, "tls_handshakes", "TLS handshakes that set up a new session"),
     (COUNT_TLS_RESUMED, "tls_resumed", "TLS handshakes that resumed an earlier session"),
+    (COUNT_RETRIES_STATUS, "retries_status", "requests sent again for a status in a Retry's status_forcelist"),
+    (COUNT_RETRIES_CONNECT, "retries_connect", "requests sent again by a Retry after a connect error"),
+    (COUNT_RETRIES_READ, "retries_read",
+     "requests sent again by a Retry after a read error (replayable requests only)"),
 )
 
 

@@ -24,6 +24,7 @@ cdef class Client:
                         object follow_redirects, object timeout, Goal goal)
     cdef Exchange _run(self, Plan plan, Limits* limits, Goal goal, double since)
     cdef Response _run_flow(self, object flow, Limits* limits, Goal goal)
+    cdef Response _attempt(self, object flow, Plan plan, double since, Limits* limits, Goal goal)
     cdef Response _hops(self, object flow, Response response, double since, Limits* limits,
                         Goal goal)
     cdef int _check_logging(self, double now) except -1

@@ -18,6 +18,7 @@ plans each hop (a redirect, an auth retry) and runs it here the same way.
 """
 
 import logging
+import time
 
 from httpool._blocking cimport drive
 from httpool._exchange cimport (
@@ -26,6 +27,7 @@ from httpool._exchange cimport (
 from httpool._plan cimport Plan, Planner
 from httpool._response cimport Response, redirect_status, response_of
 from httpool._sys cimport hp_now
+from httpool._exceptions import HTTPError
 from httpool._models import Request, Timeout
 from httpool.policies.flow import Flow
 
@@ -162,13 +164,25 @@ cdef class Client:
         """Every hop of a request with policies, within one total deadline."""
         cdef Plan plan = flow.first()
         cdef double since = hp_now()
-        return self._hops(flow, response_of(self._run(plan, limits, goal, since)), since, limits,
+        _set_deadline(flow, since, limits)
+        return self._hops(flow, self._attempt(flow, plan, since, limits, goal), since, limits,
                           goal)
+
+    cdef Response _attempt(self, object flow, Plan plan, double since, Limits* limits, Goal goal):
+        """One hop's response; when it fails, its Flow may send it again (a
+        Retry's), after the delay it says."""
+        while True:
+            try:
+                return response_of(self._run(plan, limits, goal, since))
+            except HTTPError as exc:
+                plan = flow.failed(exc)   # else it raises exc
+            _wait(flow.delay)
 
     cdef Response _hops(self, object flow, Response response, double since, Limits* limits,
                         Goal goal):
         """The hops after `response`, as its Flow says, until the final one."""
         cdef Plan plan
+        _set_deadline(flow, since, limits)
         while True:
             try:
                 plan = flow.next(response)
@@ -179,7 +193,8 @@ cdef class Client:
                 return flow.finish(response)
             # An intermediate response of a stream: drained, so its connection is reused.
             response.close()
-            response = response_of(self._run(plan, limits, goal, since))
+            _wait(flow.delay)
+            response = self._attempt(flow, plan, since, limits, goal)
 
     cdef int _check_logging(self, double now) except -1:
         # Asking logging costs a Python call: once a second is enough to
@@ -187,3 +202,17 @@ cdef class Client:
         self.core.debug = logger.isEnabledFor(DEBUG)
         self.next_log_check = now + 1.0
         return 0
+
+
+cdef inline int _set_deadline(object flow, double since, Limits* limits) except -1:
+    # The Flow keeps no retry's wait past the request's total deadline.
+    # (hp_now() and time.monotonic() read the same clock: CLOCK_MONOTONIC.)
+    flow.deadline = since + limits.total if limits.total >= 0 else -1.0
+    return 0
+
+
+cdef inline int _wait(double delay) except -1:
+    # A Retry's wait before the next hop: time.sleep releases the GIL.
+    if delay > 0:
+        time.sleep(delay)
+    return 0

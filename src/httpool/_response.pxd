@@ -8,6 +8,7 @@ cdef class Response:
         readonly str url
         readonly str method
         public object index            # the input position, in batch APIs
+        readonly int retries           # the retries it took (httpool.Retry)
         bytes _reason
         object _headers                # the exchange's (bytes, bytes) list, then Headers
         bytes _content                 # the body once read whole, else None

@@ -282,9 +282,10 @@ cdef class Response:
         and challenges an auth scheme answered."""
         return list(self._history) if self._history is not None else []
 
-    def _set_history(self, list history, request=None):
+    def _set_history(self, list history, request=None, int retries=0):
         self._history = history
         self._request = request
+        self.retries = retries
 
     @property
     def is_redirect(self):

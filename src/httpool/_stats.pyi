@@ -43,6 +43,9 @@ class OriginStats:
     stale_reset: int = 0
     tls_handshakes: int = 0
     tls_resumed: int = 0
+    retries_status: int = 0
+    retries_connect: int = 0
+    retries_read: int = 0
     idle: int = 0
     in_use: int = 0
     closed: ClosedStats = ...

@@ -1,4 +1,4 @@
-"""One request's policies around the engine: auth, cookies, redirects.
+"""One request's policies around the engine: auth, cookies, redirects, retries.
 
 A Flow turns a Request into the Plans the engine sends, one per hop, and
 reads each response to choose the next hop: the auth scheme's answer to a
@@ -10,29 +10,56 @@ returns None, then finish(response). The driver reads or drains each
 intermediate response before the next hop, so its connection is reused, and
 spans the request's total deadline over every hop.
 
+Retries (the pool's httpool.Retry): next() returns the same request again for
+a status to retry, and failed(exc) after a hop ended with an error; either
+sets Flow.delay, the wait before that hop, which the driver keeps (the
+blocking API sleeps, a batch schedules it). The driver sets Flow.deadline,
+the request's total deadline: a retry whose wait would pass it is not made
+(the response is final, or the error raised).
+
 Policies holds what a pool sets once: its auth, its cookie jar (None when
-cookies=False) and its redirect settings.
+cookies=False), its redirect settings and its Retry.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, cast
 
-from httpool._exceptions import BodyNotRepeatable, TooManyRedirects
+from httpool._exceptions import (
+    BodyNotRepeatable,
+    ConnectError,
+    ConnectionClosed,
+    ConnectTimeout,
+    DecodingError,
+    ReadTimeout,
+    RemoteProtocolError,
+    TLSError,
+    TooManyRedirects,
+    WriteTimeout,
+)
 from httpool._models import AuthSource, PlanArgs, Request
+from httpool._reasons import COUNTERS
 from httpool.policies import redirects
 from httpool.policies.auth import BasicAuth, auth_from
 
 if TYPE_CHECKING:
     from http.cookiejar import CookieJar
 
+    from httpool._idle import PoolCore
     from httpool._plan import Plan, Planner, _Target
     from httpool._response import Response
+    from httpool.policies.retry import Retry
 
 __all__ = ["Policies", "Flow", "request_of"]
+
+# The counters of retries, by cause (httpool._reasons' rows).
+_RETRIES_STATUS = COUNTERS.index("retries_status")
+_RETRIES_CONNECT = COUNTERS.index("retries_connect")
+_RETRIES_READ = COUNTERS.index("retries_read")
 
 
 class Policies:
@@ -44,14 +71,16 @@ class Policies:
     imports urllib.request, http.client and email: tens of milliseconds)."""
 
     __slots__ = ("planner", "auth", "_jar", "_jar_lock", "keeps_cookies", "on_store",
-                 "follow_redirects", "max_redirects", "allow_downgrade")
+                 "follow_redirects", "max_redirects", "allow_downgrade", "retry", "core")
 
     def __init__(self, planner: Planner, auth: AuthSource, jar: CookieJar | None,
                  keeps_cookies: bool, on_store: Callable[[], None], follow_redirects: bool,
-                 max_redirects: int, allow_downgrade: bool) -> None:
+                 max_redirects: int, allow_downgrade: bool, retry: Retry | None = None,
+                 core: PoolCore | None = None) -> None:
         """jar: the caller's (or one made from their dict), else None and
         made when needed if keeps_cookies. on_store: called when a jar httpool
-        made stores a cookie."""
+        made stores a cookie. retry: the pool's Retry, or None; core: where
+        its retries are counted."""
         self.planner = planner
         self.auth = auth_from(auth)
         self._jar = jar
@@ -61,6 +90,8 @@ class Policies:
         self.follow_redirects = follow_redirects
         self.max_redirects = max_redirects
         self.allow_downgrade = allow_downgrade
+        self.retry = retry
+        self.core = core
 
     @property
     def jar(self) -> CookieJar | None:
@@ -75,10 +106,10 @@ class Policies:
     @property
     def always(self) -> bool:
         """Whether every request needs a Flow from its start: the pool
-        authenticates, or may have cookies to send. (Following redirects does
-        not: a request goes without one, and a Flow takes over only when its
-        response is a redirect; see Flow.after.)"""
-        if self.auth is not None:
+        authenticates, retries with a Retry, or may have cookies to send.
+        (Following redirects does not: a request goes without one, and a Flow
+        takes over only when its response is a redirect; see Flow.after.)"""
+        if self.auth is not None or self.retry is not None:
             return True
         if self._jar is None:
             return False
@@ -102,7 +133,7 @@ class Flow:
     """The hops of one request (see the module docstring)."""
 
     __slots__ = ("policies", "request", "target", "follow", "same_origin", "steps", "plan",
-                 "history")
+                 "history", "retries", "delay", "deadline")
 
     def __init__(self, policies: Policies, request: Request, owned: bool = False) -> None:
         """owned: the request is the Flow's to change (else it works on a copy)."""
@@ -116,6 +147,10 @@ class Flow:
         self.steps: Generator[Request, Response, None] | None = None
         self.plan: Plan | None = None
         self.history: list[Response] = []
+        self.retries = 0        # retries so far (Retry)
+        self.delay = 0.0        # seconds to wait before the hop next() or failed() returned
+        # The request's total deadline (time.monotonic()), < 0 for none: set by the driver.
+        self.deadline = -1.0
 
     @classmethod
     def after(cls, policies: Policies, plan: Plan) -> Flow:
@@ -132,7 +167,9 @@ class Flow:
 
     def next(self, response: Response) -> Plan | None:
         """After a response (its head at least): store its cookies, then the
-        next hop's Plan, or None when this response is the final one."""
+        next hop's Plan, or None when this response is the final one. The
+        driver waits self.delay seconds before sending it (a retry's)."""
+        self.delay = 0.0
         request = self.request
         policies = self.policies
         if response._sets_cookie and policies.keeps_cookies and self.target is not None:
@@ -148,7 +185,7 @@ class Flow:
                 self.history.append(response)
                 return self._send_again(again, "the auth scheme asked to send it again")
         if not self.follow or not redirects.is_redirect(response):
-            return None
+            return self._retry_status(response)
         if len(self.history) >= policies.max_redirects:
             raise TooManyRedirects(
                 f"{request.method} {self.history[0].url if self.history else request.url}: more "
@@ -163,8 +200,56 @@ class Flow:
 
     def finish(self, response: Response) -> Response:
         """The final response, with the hops before it."""
-        response._set_history(self.history, self.request)
+        response._set_history(self.history, self.request, self.retries)
         return response
+
+    def failed(self, exc: BaseException) -> Plan:
+        """After a hop ended with an HTTPError: the Plan to send again (after
+        self.delay seconds) when the pool's Retry says so, else raise exc.
+        A connect error (not TLS: a certificate does not fix itself) is always
+        retried; a read error only when the request may be sent again."""
+        self.delay = 0.0
+        retry = self.policies.retry
+        plan = self.plan
+        if retry is None or plan is None or self.retries >= retry.total:
+            raise exc
+        if isinstance(exc, (ConnectError, ConnectTimeout)) and not isinstance(exc, TLSError):
+            counter = _RETRIES_CONNECT
+        elif (isinstance(exc, (ReadTimeout, WriteTimeout, ConnectionClosed, RemoteProtocolError))
+                and not isinstance(exc, DecodingError) and plan.replayable):
+            counter = _RETRIES_READ
+        else:
+            raise exc
+        again = self._retry(retry, counter, None)
+        if again is None:
+            raise exc
+        return again
+
+    # ---------------------------------------------------------------- retries
+
+    def _retry_status(self, response: Response) -> Plan | None:
+        retry = self.policies.retry
+        if (retry is None or response.status_code not in retry.status_forcelist
+                or self.request.method.upper() not in retry.allowed_methods
+                or self.retries >= retry.total):
+            return None
+        return self._retry(retry, _RETRIES_STATUS, response)
+
+    def _retry(self, retry: Retry, counter: int, response: Response | None) -> Plan | None:
+        """The same request again after its delay, or None when the delay
+        would pass the deadline or the body cannot be sent again."""
+        plan = cast("Plan", self.plan)
+        delay = retry.delay(self.retries + 1, response)
+        if self.deadline >= 0 and time.monotonic() + delay >= self.deadline:
+            return None
+        if plan.rewind is not None and not plan.rewind():
+            return None
+        self.retries += 1
+        self.delay = delay
+        core = self.policies.core
+        if core is not None:
+            core.count_origin(plan.slots, counter)
+        return self._plan(self.request)
 
     # ---------------------------------------------------------------- hops
 
