@@ -438,7 +438,7 @@ def test_a_retry_is_frozen_and_compares_by_value():
 
 
 def test_a_pool_rejects_other_retries():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"an int or an httpool\.Retry, not str"):
         httpool.Pool(retries="3")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         httpool.Pool(retries=-1)

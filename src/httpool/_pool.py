@@ -185,6 +185,8 @@ class Pool(Client):
         if isinstance(retries, Retry):
             # The engine keeps its retry on a new connection; the Retry is the policies'.
             retry, retries = retries, 1
+        elif isinstance(retries, bool) or not isinstance(retries, int):
+            raise TypeError(f"retries must be an int or an httpool.Retry, not {type(retries).__name__}")
         else:
             _positive_int("retries", retries, 0)
         _positive_int("max_redirects", max_redirects, 0)
