@@ -184,7 +184,7 @@ def test_a_dead_proxy_is_a_proxy_error_never_a_direct_connection(scheme, no_sock
 
 def test_an_unresolvable_proxy_is_a_proxy_error(no_socket_leak):
     with httpool.Pool(proxy="http://no-such-proxy.invalid:3128") as pool:
-        with pytest.raises(httpool.ProxyError, match="cannot resolve 'no-such-proxy.invalid'"):
+        with pytest.raises(httpool.ProxyError, match=r"cannot resolve 'no-such-proxy\.invalid'"):
             pool.get("http://example.test/")
 
 

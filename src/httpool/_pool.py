@@ -73,7 +73,7 @@ os.register_at_fork(after_in_child=_forget_in_child)
 # Pool.verify= and cert=: a path is a str or an os.PathLike.
 _Path = Union[str, "os.PathLike[str]"]
 # proxy=: one http:// proxy URL for every request, or one (or none) per scheme.
-ProxySource = Union[str, Mapping[str, Union[str, None]], None]
+ProxySource = str | Mapping[str, str | None] | None
 
 # The keywords of a (method, url, {keywords}) item of request_many.
 _ITEM_KEYWORDS = frozenset({"headers", "body", "params", "json", "data", "files", "auth", "cookies",
