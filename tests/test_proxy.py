@@ -13,6 +13,7 @@ the proxy's response, returned as it is (as requests and httpx do)."""
 
 from __future__ import annotations
 
+import pickle
 import socket
 from collections.abc import Iterator
 
@@ -121,9 +122,12 @@ def test_a_refused_tunnel_is_a_proxy_error_with_the_status(proxy, no_socket_leak
     with httpool.Pool(proxy=proxy) as pool:
         for api in APIS:
             # proxy.py cannot connect to the target: 502 Bad Gateway.
-            expect(call(pool, api, "GET", f"{dead_proxy().replace('http', 'https')}/"),
-                   httpool.ProxyError, rf"via proxy {proxy}\): the proxy refused the CONNECT "
-                                       r"tunnel: 502 Bad Gateway")
+            error = expect(call(pool, api, "GET", f"{dead_proxy().replace('http', 'https')}/"),
+                           httpool.ProxyError, rf"via proxy {proxy}\): the proxy refused the "
+                                               r"CONNECT tunnel: 502 Bad Gateway")
+            assert error.status_code == 502
+            again = pickle.loads(pickle.dumps(error))
+            assert (str(again), again.status_code) == (str(error), 502)
         stats = assert_consistent(pool)
         assert stats.closed.total == stats.opened == 4
 
@@ -161,10 +165,25 @@ def test_missing_or_wrong_credentials(auth_proxy, certs, userinfo, no_socket_lea
         # Plain HTTP: the proxy's 407 is the response.
         assert pool.get(plain.url).status_code == 407
         # https: the tunnel is refused.
-        with pytest.raises(httpool.ProxyError, match="refused the CONNECT tunnel: 407 "):
+        with pytest.raises(httpool.ProxyError, match="refused the CONNECT tunnel: 407 ") as caught:
             pool.get(tls.url)
+        assert caught.value.status_code == 407
         assert tls.accepted == 0
         assert_consistent(pool)
+
+
+def test_a_retry_policy_retries_a_dead_proxy_but_not_a_407(auth_proxy, certs, no_socket_leak):
+    retry = httpool.Retry(2, backoff_factor=0)
+    with httpool.Pool(proxy=dead_proxy(), retries=retry) as pool:
+        with pytest.raises(httpool.ProxyError, match="cannot connect to the proxy") as caught:
+            pool.get("https://example.test/")
+        assert caught.value.status_code is None
+        assert assert_consistent(pool).retries_connect == 2
+    with (ScriptedServer(echo, tls=certs.server_context()) as tls,
+          httpool.Pool(proxy=auth_proxy, retries=retry, verify=certs.ca_path) as pool):
+        with pytest.raises(httpool.ProxyError, match="407"):
+            pool.get(tls.url)
+        assert assert_consistent(pool).retries_connect == 0
 
 
 # -------------------------------------------------------------- dead proxies

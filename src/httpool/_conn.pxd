@@ -88,7 +88,7 @@ cdef class Connection:
     cdef Handshake handshake_step(self) except *
     # Before it, through a proxy: the CONNECT tunnel, in steps (see tunnel_step).
     cdef Handshake tunnel_step(self) except *
-    cdef int _tunnel_failed(self, str why) except -1
+    cdef int _tunnel_failed(self, str why, object status_code=*) except -1
 
     # The blocking driver's wait, in this connection's own epoll instance:
     # the ready events, or 0 once `until` (monotonic, < 0: never) has passed.

@@ -265,13 +265,15 @@ cdef class Connection:
                                     f"{_os_error(err)}")
         if not 200 <= self.parser.status_code < 300:
             self._tunnel_failed(f"the proxy refused the CONNECT tunnel: {self.parser.status_code} "
-                                f"{self.parser.reason_bytes().decode('latin-1')}")
+                                f"{self.parser.reason_bytes().decode('latin-1')}",
+                                self.parser.status_code)
         self.tunnel = None
         return HS_NONE
 
-    cdef int _tunnel_failed(self, str why) except -1:
-        """Raise ProxyError: the origin names the proxy (see Planner)."""
-        raise ProxyError(f"{self.origin}: {why}")
+    cdef int _tunnel_failed(self, str why, object status_code=None) except -1:
+        """Raise ProxyError (with the proxy's status when it answered): the
+        origin names the proxy (see Planner)."""
+        raise ProxyError(f"{self.origin}: {why}", status_code)
 
     cdef int _watch(self, unsigned int events) except -1:
         cdef epoll_event ev

@@ -81,7 +81,15 @@ class TLSError(ConnectError):
 class ProxyError(ConnectError):
     """A proxy (the pool's proxy=) could not be resolved or reached, or it
     refused the CONNECT tunnel to an https origin (407, 403, 502...). The
-    message names the proxy, and its status when it answered."""
+    message names the proxy, and its status when it answered: status_code
+    (None when it did not)."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+    def __reduce__(self) -> tuple[type[ProxyError], tuple[object, ...]]:
+        return (type(self), (*self.args, self.status_code))
 
 
 class ConnectionClosed(TransportError, ConnectionError):
