@@ -24,7 +24,7 @@ import httpool
 from support.accounting import assert_consistent
 from support.apis import APIS, call, expect
 from support.proxies import running_proxy
-from support.servers import ScriptedServer, echo
+from support.servers import ScriptedServer, echo, headers_then_stall, respond
 from support.tls import Certificates
 
 
@@ -139,6 +139,44 @@ def test_the_connect_timeout_covers_the_tunnel(no_socket_leak):
             expect(call(pool, api, "GET", "https://example.test/"), httpool.ConnectTimeout,
                    r"CONNECT tunnel timed out \(connect timeout of 0.2 s passed\)")
         assert assert_consistent(pool).timeouts == 4
+
+
+def test_a_batch_opens_tunnels_within_the_limits(proxy, certs, no_socket_leak):
+    with (ScriptedServer(echo, tls=certs.server_context()) as server,
+          httpool.Pool(proxy=proxy, verify=certs.ca_path, max_connections_per_host=3) as pool):
+        results = pool.request_many([("GET", f"{server.url}/{n}") for n in range(12)])
+        assert [r.json()["target"] for r in results] == [f"/{n}" for n in range(12)]
+        stats = assert_consistent(pool)
+        assert stats.opened <= 3 and stats.requests == 12
+        assert stats.tls_handshakes + stats.tls_resumed == stats.opened
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_the_read_timeout_holds_through_a_proxy(proxy, certs, scheme, no_socket_leak):
+    context = certs.server_context() if scheme == "https" else None
+    with (ScriptedServer(headers_then_stall, tls=context) as server,
+          httpool.Pool(proxy=proxy, verify=certs.ca_path,
+                       timeout=httpool.Timeout(read=0.3)) as pool):
+        for api in APIS:
+            expect(call(pool, api, "GET", server.url), httpool.ReadTimeout,
+                   rf"via proxy {proxy}\): read timed out")
+        assert assert_consistent(pool).timeouts == 4
+
+
+def test_a_redirect_to_another_origin_goes_through_the_proxy_too(proxy, no_socket_leak):
+    def redirect(conn):
+        request = conn.read_request()
+        if request is not None:
+            respond(conn, request, b"", {"Location": f"{target.url}/there"}, status=302)
+
+    with (ScriptedServer(echo) as target, ScriptedServer(redirect) as start,
+          httpool.Pool(proxy=proxy, follow_redirects=True) as pool):
+        response = pool.get(start.url + "/here")
+        assert response.status_code == 200 and proxied(response)
+        assert response.json()["target"] == "/there"
+        assert set(assert_consistent(pool).origins) == {
+            f"http://127.0.0.1:{start.port} (via proxy {proxy})",
+            f"http://127.0.0.1:{target.port} (via proxy {proxy})"}
 
 
 # ---------------------------------------------------------- authentication
