@@ -36,7 +36,7 @@ cdef class AddressList:
     cdef sockaddr_un _unix_address
 
     @staticmethod
-    cdef AddressList resolve(str host, int port, str origin)
+    cdef AddressList resolve(str host, int port, str origin, bint proxy)
     @staticmethod
     cdef AddressList unix_socket(bytes path)
 
@@ -66,6 +66,11 @@ cdef class Connection:
         bint client_close             # the request said Connection: close
         bint stray_bytes              # bytes arrived after the end of the response
         readonly ResponseParser parser
+        # Through a proxy (named in origin): connect failures are ProxyErrors;
+        # the CONNECT request opens a tunnel before the transport's handshake (None once open).
+        public bint via_proxy
+        public bytes tunnel
+        Py_ssize_t tunnel_sent
         iovec _iov[2]                 # what is left to send of the loaded bytes
         msghdr _msg
         Py_buffer _views[2]           # held while _iov points into them
@@ -81,6 +86,9 @@ cdef class Connection:
     cdef int connect_failed(self, int err, bint is_unix) except -1
     # Then, once connected, what the transport sets up (a TLS handshake), in steps.
     cdef Handshake handshake_step(self) except *
+    # Before it, through a proxy: the CONNECT tunnel, in steps (see tunnel_step).
+    cdef Handshake tunnel_step(self) except *
+    cdef int _tunnel_failed(self, str why, object status_code=*) except -1
 
     # The blocking driver's wait, in this connection's own epoll instance:
     # the ready events, or 0 once `until` (monotonic, < 0: never) has passed.

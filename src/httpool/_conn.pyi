@@ -17,10 +17,12 @@ class Connection:
     expires_at: float
     expire_reason: int
     reused: bool
-    def __new__(cls, key: tuple[str, str, int], origin: str,
+    via_proxy: bool          # it goes through a proxy (named in origin)
+    tunnel: bytes | None     # the CONNECT request still to send, or None
+    def __new__(cls, key: tuple[str | int | None, ...], origin: str,
                 limits: dict[str, int | None] | None = None) -> Connection: ...
     @property
-    def key(self) -> tuple[str, str, int]: ...
+    def key(self) -> tuple[str | int | None, ...]: ...
     @property
     def origin(self) -> str: ...
     @property

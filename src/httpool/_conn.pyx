@@ -49,7 +49,7 @@ cimport cython
 
 from httpool._sys cimport *
 from httpool._parser cimport ResponseParser
-from httpool._exceptions import ConnectError, ConnectionClosed, RemoteProtocolError
+from httpool._exceptions import ConnectError, ConnectionClosed, ProxyError, RemoteProtocolError
 
 cdef enum:
     RECV_BUFFER = 65536
@@ -89,7 +89,8 @@ cdef class AddressList:
     (run without the GIL), or one Unix socket (Pool(uds=...))."""
 
     @staticmethod
-    cdef AddressList resolve(str host, int port, str origin):
+    cdef AddressList resolve(str host, int port, str origin, bint proxy):
+        """host's addresses; proxy: host is a proxy's (a failure is a ProxyError)."""
         cdef AddressList found = AddressList.__new__(AddressList)
         cdef addrinfo hints
         cdef int rc
@@ -102,7 +103,8 @@ cdef class AddressList:
         with nogil:
             rc = getaddrinfo(c_host, c_port, &hints, &found.first)
         if rc != 0:
-            raise ConnectError(f"{origin}: cannot resolve {host!r}: {gai_strerror(rc).decode()}")
+            raise (ProxyError if proxy else ConnectError)(
+                f"{origin}: cannot resolve {host!r}: {gai_strerror(rc).decode()}")
         return found
 
     @staticmethod
@@ -211,6 +213,9 @@ cdef class Connection:
         if is_unix and err == EAGAIN:
             # Linux refuses a non-blocking connect to a Unix socket whose listen queue is full.
             raise ConnectError(f"{self.origin}: the socket's listen queue is full")
+        if self.via_proxy:
+            what = "connection refused" if err == ECONNREFUSED else _os_error(err)
+            raise ProxyError(f"{self.origin}: cannot connect to the proxy: {what}")
         if err == ECONNREFUSED:
             raise ConnectError(f"{self.origin}: connection refused")
         raise ConnectError(f"{self.origin}: cannot connect: {_os_error(err)}")
@@ -218,6 +223,57 @@ cdef class Connection:
     cdef Handshake handshake_step(self) except *:
         """A plain connection has nothing to set up; TLS overrides this."""
         return HS_NONE
+
+    @cython.final
+    cdef Handshake tunnel_step(self) except *:
+        """Open the CONNECT tunnel through the proxy, below any transport (its
+        TLS goes through the tunnel): send the request, read the proxy's
+        answer head. HS_WRITE or HS_READ while under way; HS_NONE once the
+        proxy said 2xx (tunnel is None then); a ProxyError for anything else."""
+        cdef Py_ssize_t size = PyBytes_GET_SIZE(self.tunnel)
+        cdef ssize_t n
+        cdef int err
+        if self.tunnel_sent == 0:
+            # Head only: a 2xx to CONNECT has no body (RFC 9110 section 9.3.6).
+            self.parser.start(True)
+        while self.tunnel_sent < size:
+            n = send(self.fd, PyBytes_AS_STRING(self.tunnel) + self.tunnel_sent,
+                     size - self.tunnel_sent, MSG_NOSIGNAL | MSG_DONTWAIT)
+            if n >= 0:
+                self.tunnel_sent += n
+                continue
+            err = errno
+            if err == EAGAIN or err == EWOULDBLOCK:
+                return HS_WRITE
+            if err != EINTR:
+                self._tunnel_failed(f"sending CONNECT failed: {_os_error(err)}")
+        while not self.parser.headers_complete:
+            n = self._sock_recv(self._rbuf, RELEASE_GIL_BYTES - 1, &err)
+            if n > 0:
+                try:
+                    self.parser.feed_ptr(self._rbuf, n)
+                except RemoteProtocolError as exc:
+                    self._tunnel_failed(f"the proxy's answer to CONNECT is not HTTP ({exc})")
+            elif n == 0:
+                self._tunnel_failed("the proxy closed the connection without answering CONNECT")
+            elif err == EAGAIN or err == EWOULDBLOCK:
+                return HS_READ
+            elif err == EINTR:
+                PyErr_CheckSignals()
+            else:
+                self._tunnel_failed(f"receiving the proxy's answer to CONNECT failed: "
+                                    f"{_os_error(err)}")
+        if not 200 <= self.parser.status_code < 300:
+            self._tunnel_failed(f"the proxy refused the CONNECT tunnel: {self.parser.status_code} "
+                                f"{self.parser.reason_bytes().decode('latin-1')}",
+                                self.parser.status_code)
+        self.tunnel = None
+        return HS_NONE
+
+    cdef int _tunnel_failed(self, str why, object status_code=None) except -1:
+        """Raise ProxyError (with the proxy's status when it answered): the
+        origin names the proxy (see Planner)."""
+        raise ProxyError(f"{self.origin}: {why}", status_code)
 
     cdef int _watch(self, unsigned int events) except -1:
         cdef epoll_event ev

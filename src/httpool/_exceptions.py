@@ -5,7 +5,8 @@ Every error httpool raises on purpose derives from one root, grouped by kind::
     HTTPError
     ├── TransportError               the network failed us
     │   ├── ConnectError             could not connect (refused, unreachable, DNS)
-    │   │   └── TLSError             the TLS handshake failed, or the server refused the session
+    │   │   ├── TLSError             the TLS handshake failed, or the server refused the session
+    │   │   └── ProxyError           the proxy could not be reached, or refused the CONNECT tunnel
     │   ├── ConnectionClosed         the peer closed or reset mid-response
     │   └── TimeoutError             a deadline passed (also builtins.TimeoutError)
     │       ├── ConnectTimeout
@@ -39,6 +40,7 @@ __all__ = [
     "TransportError",
     "ConnectError",
     "TLSError",
+    "ProxyError",
     "ConnectionClosed",
     "TimeoutError",
     "ConnectTimeout",
@@ -74,6 +76,20 @@ class TLSError(ConnectError):
     or cipher in common, the server closed during the handshake, or it refused
     the client's certificate. The message says which; ``__cause__`` is the
     ssl module's exception when there is one."""
+
+
+class ProxyError(ConnectError):
+    """A proxy (the pool's proxy=) could not be resolved or reached, or it
+    refused the CONNECT tunnel to an https origin (407, 403, 502...). The
+    message names the proxy, and its status when it answered: status_code
+    (None when it did not)."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+    def __reduce__(self) -> tuple[type[ProxyError], tuple[object, ...]]:
+        return (type(self), (*self.args, self.status_code))
 
 
 class ConnectionClosed(TransportError, ConnectionError):

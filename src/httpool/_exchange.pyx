@@ -196,7 +196,10 @@ cdef class Exchange:
         if self.state == EX_DRAINING:
             self._drop(CLOSE_TIMEOUT if self.by_total else CLOSE_DRAIN_TIME)
             return 0
-        phase = "TLS handshake" if self.handshaking else _PHASES[self.state]
+        if self.handshaking:
+            phase = "CONNECT tunnel" if self.conn.tunnel is not None else "TLS handshake"
+        else:
+            phase = _PHASES[self.state]
         if self.by_total:
             limit = f"total deadline of {self.limits.total:g} s"
         else:
@@ -303,24 +306,29 @@ cdef class Exchange:
         return self._wait_for(NEED_SLOT, self.limits.pool)
 
     cdef int _connect(self) except -1:
-        """A slot is reserved: resolve (once per batch), or take the pool's
-        Unix socket, and connect."""
+        """A slot is reserved: resolve (once per batch) the URL's host or the
+        proxy's, or take the pool's Unix socket, and connect."""
         cdef object target = self.plan.target
-        cdef object key = (target.host, target.port)
-        cdef str origin = self.plan.slots.origin    # names the Unix socket, if any
+        cdef object proxy = self.plan.proxy
+        cdef OriginSlots slots = self.plan.slots
+        cdef object key = (target.host, target.port) if proxy is None else (proxy.host, proxy.port)
+        cdef str origin = slots.origin    # names the Unix socket or the proxy, if any
         self.state = EX_CONNECTING
         if target.scheme == "https":
-            # Over a Unix socket too: the server name is the URL's host.
-            self.conn = self.settings.tls.connection(target.key, origin,
+            # Over a Unix socket or a tunnel too: the server name is the URL's host.
+            self.conn = self.settings.tls.connection(slots.key, origin,
                                                      self.settings.parser_limits, target.host)
         else:
-            self.conn = Connection(target.key, origin, self.settings.parser_limits)
-        self.conn.slots = self.plan.slots
+            self.conn = Connection(slots.key, origin, self.settings.parser_limits)
+        self.conn.slots = slots
+        if proxy is not None:
+            self.conn.via_proxy = True
+            self.conn.tunnel = self.plan.tunnel
         self.addresses = self.settings.uds
         if self.addresses is None and self.resolved is not None:
             self.addresses = self.resolved.get(key)
         if self.addresses is None:
-            self.addresses = AddressList.resolve(target.host, target.port, origin)
+            self.addresses = AddressList.resolve(key[0], key[1], origin, proxy is not None)
             if self.resolved is not None:
                 self.resolved[key] = self.addresses
         self.next_address = self.addresses.first
@@ -338,7 +346,7 @@ cdef class Exchange:
                 return 0
             if err == 0:
                 return self._connected()
-        conn.connect_failed(err, self.addresses.is_unix)   # raises ConnectError
+        conn.connect_failed(err, self.addresses.is_unix)   # raises ConnectError (ProxyError)
         return 0
 
     cdef int _connect_result(self) except -1:
@@ -360,10 +368,16 @@ cdef class Exchange:
         return self._handshake()
 
     cdef int _handshake(self) except -1:
-        """What the transport sets up once connected (TLS), in steps that keep
-        the connect phase's deadline: a peer that trickles its handshake gets
-        no more time than one that stalls."""
-        cdef Handshake result = self.conn.handshake_step()
+        """What is set up once connected (a proxy's CONNECT tunnel, then the
+        transport's TLS), in steps that keep the connect phase's deadline: a
+        peer that trickles its handshake gets no more time than one that stalls."""
+        cdef Handshake result
+        if self.conn.tunnel is not None:
+            result = self.conn.tunnel_step()
+            if result == HS_READ or result == HS_WRITE:
+                self.need = NEED_READ if result == HS_READ else NEED_WRITE
+                return 0
+        result = self.conn.handshake_step()
         if result == HS_READ or result == HS_WRITE:
             self.need = NEED_READ if result == HS_READ else NEED_WRITE
             return 0

@@ -24,6 +24,8 @@ cdef class Plan:
         readonly bint client_close
         readonly bint replayable      # may be sent again after a failure (see Exchange)
         readonly bint head_request
+        readonly object proxy         # _Proxy: connect to it instead of the URL's host; or None
+        readonly bytes tunnel         # the CONNECT request to send first (https via a proxy), or None
 
 
 cdef class Planner:
@@ -35,8 +37,9 @@ cdef class Planner:
         bint default_close            # they say Connection: close
         bytes fixed_tail              # their header lines, checked, as bytes
         dict targets                  # url -> _Target
-        dict fixed                    # Host header -> Host line + fixed_tail
+        dict fixed                    # (Host, Proxy-Authorization or None) -> their lines + fixed_tail
         dict plans                    # method -> url -> Plan, for requests with no options
+        dict proxies                  # scheme -> _Proxy (proxy=), empty without proxies
         # What follows a URL's origin in the name of its connections (stats,
         # messages): " (via /run/app.sock)" with uds=, else "".
         str via

@@ -1,4 +1,4 @@
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from typing_extensions import disjoint_base
 
@@ -18,6 +18,19 @@ class _Target:
     credentials: tuple[str, str] | None    # user:password@ of the URL
     def __init__(self, url: str) -> None: ...
 
+class _Proxy:
+    """An HTTP proxy from the pool's proxy= option, parsed once."""
+
+    url: str                                 # http://host:port, without credentials
+    host: str
+    port: int
+    authorization: str | None                # Proxy-Authorization from user:password@
+    key: tuple[str, str, int, str | None]
+    def __init__(self, url: str) -> None: ...
+    def tunnel_request(self, target: _Target) -> bytes: ...
+
+def proxies_of(proxy: str | Mapping[str, str | None] | None) -> dict[str, _Proxy]: ...
+
 def asks_close(headers: Iterable[tuple[str, str]]) -> bool: ...
 
 @disjoint_base
@@ -29,7 +42,8 @@ class Plan:
                  chunks: Iterator[Buffer | str] | None, chunked: bool, length: int,
                  rewind: Callable[[], bool] | None, client_close: bool,
                  replayable: bool,
-                 args: PlanArgs | None = None) -> None: ...
+                 args: PlanArgs | None = None, proxy: _Proxy | None = None,
+                 tunnel: bytes | None = None) -> None: ...
     @property
     def method(self) -> str: ...
     @property
@@ -65,15 +79,22 @@ class Plan:
     def replayable(self) -> bool: ...
     @property
     def head_request(self) -> bool: ...
+    @property
+    def proxy(self) -> _Proxy | None:
+        """The proxy to connect to instead of the URL's host, or None."""
+    @property
+    def tunnel(self) -> bytes | None:
+        """The CONNECT request that opens the tunnel (https through a proxy), or None."""
 
 @disjoint_base
 class Planner:
     """Checks and encodes requests once: default headers, parsed URLs, cached plans."""
 
-    def __init__(self, core: PoolCore, headers: list[tuple[str, str]], uds: str | None = None) -> None: ...
+    def __init__(self, core: PoolCore, headers: list[tuple[str, str]], uds: str | None = None,
+                 proxies: dict[str, _Proxy] | None = None) -> None: ...
     def plan(self, method: str, url: str, headers: HeaderSource, body: Body, params: Params,
              json: JSONInput, data: FormData = None, files: Files = None) -> Plan: ...
     def _target(self, url: str, params: Params) -> tuple[_Target, str, str]: ...
     def _head(self, method: str, target: _Target, path: str,
               extra: list[tuple[str, str]] | None,
-              framing: list[tuple[str, str]]) -> tuple[bytes, bool]: ...
+              framing: list[tuple[str, str]], proxy_auth: str | None) -> tuple[bytes, bool]: ...

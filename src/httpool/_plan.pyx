@@ -10,6 +10,7 @@ with no options, and the parsed URLs, so the common request costs two dict
 lookups.
 """
 
+import base64
 import functools
 import io
 import json as jsonlib
@@ -85,6 +86,63 @@ class _Target:
 
 
 
+class _Proxy:
+    """An HTTP proxy from the pool's proxy= option, parsed once."""
+
+    __slots__ = ("url", "host", "port", "authorization", "key")
+
+    def __init__(self, url: str) -> None:
+        if not isinstance(url, str):
+            raise TypeError(f"a proxy must be a str URL, not {type(url).__name__}")
+        target = _Target(url)
+        if target.scheme != "http":
+            raise ValueError(f"proxy {url!r}: only http:// proxies are supported "
+                             "(they carry https:// requests in CONNECT tunnels)")
+        if target.path != "/":
+            raise ValueError(f"proxy {url!r}: a proxy URL has no path or query")
+        self.host = target.host
+        self.port = target.port
+        # The proxy's name in messages: its URL without the credentials.
+        self.url = f"http://{target.host_header}"
+        # user:password@ becomes Proxy-Authorization (Basic, RFC 9110 section 11.7.1).
+        self.authorization = None
+        if target.credentials is not None:
+            userpass = ":".join(target.credentials).encode()
+            self.authorization = "Basic " + base64.b64encode(userpass).decode("ascii")
+        # Part of the keys of the origins it carries: one proxy's connections
+        # are never another's, nor a direct connection's.
+        self.key = ("proxy", self.host, self.port, self.authorization)
+
+    def tunnel_request(self, target) -> bytes:
+        """The CONNECT request that opens a tunnel to target (RFC 9110 section 9.3.6)."""
+        bracketed = f"[{target.host}]" if ":" in target.host else target.host
+        authority = f"{bracketed}:{target.port}"
+        lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
+        if self.authorization is not None:
+            lines.append(f"Proxy-Authorization: {self.authorization}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+
+
+def proxies_of(proxy) -> dict:
+    """proxy= as scheme -> _Proxy: a URL for both schemes, or a mapping
+    {"http": url or None, "https": url or None}."""
+    if proxy is None:
+        return {}
+    if isinstance(proxy, str):
+        parsed = _Proxy(proxy)
+        return {"http": parsed, "https": parsed}
+    if not hasattr(proxy, "items"):
+        raise TypeError("proxy must be a URL or a mapping of scheme ('http', 'https') to URL, "
+                        f"not {type(proxy).__name__}")
+    proxies = {}
+    for scheme, url in proxy.items():
+        if scheme not in _DEFAULT_PORTS:
+            raise ValueError(f"proxy: unknown scheme {scheme!r}: expected 'http' or 'https'")
+        if url is not None:
+            proxies[scheme] = _Proxy(url)
+    return proxies
+
+
 def asks_close(headers) -> bool:
     """Whether the request says `Connection: close` (RFC 9112 section 9.6)."""
     return any(n.lower() == "connection" and "close" in v.lower() for n, v in headers)
@@ -146,7 +204,8 @@ def _cannot_rewind():
 cdef class Plan:
     def __init__(self, str method, str url, str path, object target, OriginSlots slots,
                  bytes head, object body, object chunks, bint chunked, Py_ssize_t length,
-                 object rewind, bint client_close, bint replayable, tuple args=None):
+                 object rewind, bint client_close, bint replayable, tuple args=None,
+                 object proxy=None, bytes tunnel=None):
         self.method = method
         self.url = url
         self.path = path
@@ -163,11 +222,14 @@ cdef class Plan:
         self.client_close = client_close
         self.replayable = replayable
         self.head_request = method == "HEAD"
+        self.proxy = proxy
+        self.tunnel = tunnel
 
 
 cdef class Planner:
-    def __init__(self, PoolCore core, list headers, str uds=None):
+    def __init__(self, PoolCore core, list headers, str uds=None, dict proxies=None):
         self.core = core
+        self.proxies = proxies or {}
         self.via = "" if uds is None else f" (via {uds})"
         self.headers = headers
         self.default_close = asks_close(headers)
@@ -212,19 +274,25 @@ cdef class Planner:
         url = f"{base}{'&' if '?' in base else '?'}{query}{hash_}{fragment}"
         return target, f"{target.path}{'&' if '?' in target.path else '?'}{query}", url
 
-    def _head(self, str method, target, str path, extra, list framing):
+    def _head(self, str method, target, str path, extra, list framing, str proxy_auth):
         """The request head and whether it asks to close the connection.
-        extra: the request's own header pairs, or None."""
+        extra: the request's own header pairs, or None. proxy_auth: the
+        Proxy-Authorization of a request forwarded by a proxy, or None."""
         if extra is None:
-            fixed = self.fixed.get(target.host_header)
+            fixed = self.fixed.get((target.host_header, proxy_auth))
             if fixed is None:
-                fixed = b"Host: " + target.host_header.encode() + b"\r\n" + self.fixed_tail
-                self.fixed[target.host_header] = fixed
+                fixed = b"Host: " + target.host_header.encode() + b"\r\n"
+                if proxy_auth is not None:
+                    fixed += b"Proxy-Authorization: " + proxy_auth.encode() + b"\r\n"
+                fixed += self.fixed_tail
+                self.fixed[(target.host_header, proxy_auth)] = fixed
             return build_request_head(method, path, fixed, framing), self.default_close
         names = {name.lower() for name, _ in extra}
         if names & _FRAMING:
             raise ValueError("Content-Length and Transfer-Encoding are set by httpool from the body")
         merged = [("Host", target.host_header)] if "host" not in names else []
+        if proxy_auth is not None and "proxy-authorization" not in names:
+            merged.append(("Proxy-Authorization", proxy_auth))
         merged += [(n, v) for n, v in self.headers if n.lower() not in names]
         merged += extra
         return build_request_head(method, path, b"", merged + framing), asks_close(merged)
@@ -273,11 +341,28 @@ cdef class Planner:
         if chunks is not None:
             framing.append(("Transfer-Encoding", "chunked") if chunked
                            else ("Content-Length", str(length)))
-        head, client_close = self._head(method, target, path, extra, framing)
+        proxy = self.proxies.get(target.scheme) if self.proxies else None
+        tunnel = None
+        proxy_auth = None
+        request_target = path
+        if proxy is None:
+            slots = self.core.slots(target.key, target.origin + self.via)
+        else:
+            # Pooled per proxy and origin, plain HTTP too: some proxies
+            # (proxy.py) relay every later request on a connection to the
+            # first request's origin.
+            slots = self.core.slots(target.key + proxy.key, f"{target.origin} (via proxy {proxy.url})")
+            if target.scheme == "https":
+                tunnel = proxy.tunnel_request(target)
+            else:
+                # Forwarded by the proxy in absolute form (RFC 9112 section 3.2.2).
+                request_target = f"http://{target.host_header}{path}"
+                proxy_auth = proxy.authorization
+        head, client_close = self._head(method, target, request_target, extra, framing, proxy_auth)
         replayable = chunks is None and (
             method in _REPLAYABLE
             or (extra is not None and any(name.lower() == "idempotency-key" for name, _ in extra)))
         args = (headers, body_arg, json, data, files)
-        return Plan(method, url, path, target, self.core.slots(target.key, target.origin + self.via),
-                    head, body, chunks, chunked, length, rewind, client_close, replayable,
-                    None if args == (None, None, None, None, None) else args)
+        return Plan(method, url, path, target, slots, head, body, chunks, chunked, length, rewind,
+                    client_close, replayable,
+                    None if args == (None, None, None, None, None) else args, proxy, tunnel)

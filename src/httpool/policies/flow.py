@@ -35,6 +35,7 @@ from httpool._exceptions import (
     ConnectionClosed,
     ConnectTimeout,
     DecodingError,
+    ProxyError,
     ReadTimeout,
     RemoteProtocolError,
     TLSError,
@@ -206,14 +207,17 @@ class Flow:
     def failed(self, exc: BaseException) -> Plan:
         """After a hop ended with an HTTPError: the Plan to send again (after
         self.delay seconds) when the pool's Retry says so, else raise exc.
-        A connect error (not TLS: a certificate does not fix itself) is always
-        retried; a read error only when the request may be sent again."""
+        A connect error (not TLS: a certificate does not fix itself; nor a
+        proxy's 407 or 403) is always retried; a read error only when the
+        request may be sent again."""
         self.delay = 0.0
         retry = self.policies.retry
         plan = self.plan
         if retry is None or plan is None or self.retries >= retry.total:
             raise exc
-        if isinstance(exc, (ConnectError, ConnectTimeout)) and not isinstance(exc, TLSError):
+        if isinstance(exc, (ConnectError, ConnectTimeout)) and not (
+                isinstance(exc, TLSError)
+                or (isinstance(exc, ProxyError) and exc.status_code in (403, 407))):
             counter = _RETRIES_CONNECT
         elif (isinstance(exc, (ReadTimeout, WriteTimeout, ConnectionClosed, RemoteProtocolError))
                 and not isinstance(exc, DecodingError) and plan.replayable):
