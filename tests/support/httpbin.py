@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from support.processes import stop
+
 HOST = "127.0.0.1"
 
 
@@ -47,9 +49,4 @@ def running_httpbin(log: Path, start_timeout: float = 30.0, bind: str = f"{HOST}
     try:
         yield _listening_at(log, process, start_timeout)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from support.processes import stop
+
 HOST = "127.0.0.1"
 
 
@@ -44,9 +46,4 @@ def running_proxy(directory: Path, basic_auth: str | None = None,
     try:
         yield f"http://{HOST}:{_port_of(port_file, log, process, start_timeout)}"
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
