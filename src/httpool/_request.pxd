@@ -22,6 +22,13 @@ cdef class Client:
     cdef Response _send(self, str method, str url, object headers, object body, object params,
                         object json, object data, object files, object auth, object cookies,
                         object follow_redirects, object timeout, Goal goal)
+    # Shared with the asyncio API (httpool._async): which requests take the
+    # plain path, and the Flow of the others.
+    cdef Plan _plain_plan(self, str method, str url, object headers, object body, object params,
+                          object json, object data, object files, object auth, object cookies)
+    cdef object _flow(self, str method, str url, object headers, object body, object params,
+                      object json, object data, object files, object auth, object cookies,
+                      object follow_redirects)
     cdef Exchange _run(self, Plan plan, Limits* limits, Goal goal, double since)
     cdef Response _run_flow(self, object flow, Limits* limits, Goal goal)
     cdef Response _attempt(self, object flow, Plan plan, double since, Limits* limits, Goal goal)

@@ -126,25 +126,41 @@ cdef class Client:
         cdef Limits limits = self.limits
         if timeout is not None:
             limits = limits_of(Timeout.coerce(timeout, self.timeout))
+        plan = self._plain_plan(method, url, headers, body, params, json, data, files, auth,
+                                cookies)
+        if plan is not None:
+            exchange = self._run(plan, &limits, goal, -1.0)
+            response = response_of(exchange)
+            if redirect_status(exchange.status_code) and (
+                    self.follows if follow_redirects is None else follow_redirects):
+                # A redirect to follow: a Flow takes over from this first hop.
+                return self._hops(Flow.after(self._policies, plan), response, exchange.since,
+                                  &limits, goal)
+            if exchange.sets_cookie:
+                self._policies.keep_cookies(response)
+            return response
+        return self._run_flow(self._flow(method, url, headers, body, params, json, data, files,
+                                         auth, cookies, follow_redirects), &limits, goal)
+
+    cdef Plan _plain_plan(self, str method, str url, object headers, object body, object params,
+                          object json, object data, object files, object auth, object cookies):
+        """The Plan of a request that needs no Flow from its start (none of
+        the policies applies to it), else None."""
+        cdef Plan plan
         if auth is None and cookies is None and not self.uses_policies:
             plan = self._planner.plan(method, url, headers, body, params, json, data, files)
             if not plan.has_credentials:
-                exchange = self._run(plan, &limits, goal, -1.0)
-                response = response_of(exchange)
-                if redirect_status(exchange.status_code) and (
-                        self.follows if follow_redirects is None else follow_redirects):
-                    # A redirect to follow: a Flow takes over from this first hop.
-                    return self._hops(Flow.after(self._policies, plan), response, exchange.since,
-                                      &limits, goal)
-                if exchange.sets_cookie:
-                    self._policies.keep_cookies(response)
-                return response
-        return self._run_flow(
-            Flow(self._policies, Request(method, url, headers=headers, body=body, params=params,
-                                         json=json, data=data, files=files, auth=auth,
-                                         cookies=cookies, follow_redirects=follow_redirects),
-                 True),
-            &limits, goal)
+                return plan
+        return None
+
+    cdef object _flow(self, str method, str url, object headers, object body, object params,
+                      object json, object data, object files, object auth, object cookies,
+                      object follow_redirects):
+        """The Flow of a request that needs one."""
+        return Flow(self._policies, Request(method, url, headers=headers, body=body, params=params,
+                                            json=json, data=data, files=files, auth=auth,
+                                            cookies=cookies, follow_redirects=follow_redirects),
+                    True)
 
     cdef Exchange _run(self, Plan plan, Limits* limits, Goal goal, double since):
         cdef double now = hp_now()

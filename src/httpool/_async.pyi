@@ -1,0 +1,95 @@
+from collections.abc import AsyncIterator
+from types import TracebackType
+
+from typing_extensions import disjoint_base
+
+from httpool._batch import Batch
+from httpool._models import (
+    AuthSource,
+    Body,
+    CookieSource,
+    Files,
+    FormData,
+    HeaderSource,
+    JSONInput,
+    Params,
+    TimeoutSource,
+)
+from httpool._request import Client
+from httpool._response import Response
+
+@disjoint_base
+class Binding:
+    """A batch (its epoll set, its nearest wake-up) watched by an event loop."""
+
+    @property
+    def loop(self) -> object: ...
+    async def next_done(self) -> tuple[int, Response | Exception] | None: ...
+    def close(self) -> None: ...
+
+@disjoint_base
+class Ticket:
+    """One request of an AsyncPool's standing batch."""
+
+@disjoint_base
+class AsyncDriver(Batch):
+    """An AsyncPool's standing batch: requests come and go, on one loop."""
+
+class AsyncResponse(Response):
+    """A Response of an AsyncPool whose body may still be on its way (a stream)."""
+
+    async def aread(self) -> bytes: ...
+    def aiter_bytes(self, chunk_size: int = 65536) -> AsyncIterator[bytes]: ...
+    def aiter_raw(self, chunk_size: int = 65536) -> AsyncIterator[bytes]: ...
+    async def aclose(self) -> None: ...
+    async def __aenter__(self) -> AsyncResponse: ...
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None: ...
+
+@disjoint_base
+class AsyncClient:
+    """The request methods of httpool.AsyncPool (its base class)."""
+
+    def _bind(self, client: Client) -> None: ...
+    async def request(self, method: str, url: str, *, headers: HeaderSource = None, body: Body = None,
+                      params: Params = None, json: JSONInput = None, data: FormData = None,
+                      files: Files = None, auth: AuthSource = None, cookies: CookieSource = None,
+                      follow_redirects: bool | None = None, timeout: TimeoutSource = None) -> Response: ...
+    async def get(self, url: str, *, headers: HeaderSource = None, body: Body = None,
+                  params: Params = None, json: JSONInput = None, data: FormData = None,
+                  files: Files = None, auth: AuthSource = None, cookies: CookieSource = None,
+                  follow_redirects: bool | None = None, timeout: TimeoutSource = None) -> Response: ...
+    async def head(self, url: str, *, headers: HeaderSource = None, body: Body = None,
+                   params: Params = None, json: JSONInput = None, data: FormData = None,
+                   files: Files = None, auth: AuthSource = None, cookies: CookieSource = None,
+                   follow_redirects: bool | None = None, timeout: TimeoutSource = None) -> Response: ...
+    async def post(self, url: str, *, headers: HeaderSource = None, body: Body = None,
+                   params: Params = None, json: JSONInput = None, data: FormData = None,
+                   files: Files = None, auth: AuthSource = None, cookies: CookieSource = None,
+                   follow_redirects: bool | None = None, timeout: TimeoutSource = None) -> Response: ...
+    async def put(self, url: str, *, headers: HeaderSource = None, body: Body = None,
+                  params: Params = None, json: JSONInput = None, data: FormData = None,
+                  files: Files = None, auth: AuthSource = None, cookies: CookieSource = None,
+                  follow_redirects: bool | None = None, timeout: TimeoutSource = None) -> Response: ...
+    async def patch(self, url: str, *, headers: HeaderSource = None, body: Body = None,
+                    params: Params = None, json: JSONInput = None, data: FormData = None,
+                    files: Files = None, auth: AuthSource = None, cookies: CookieSource = None,
+                    follow_redirects: bool | None = None, timeout: TimeoutSource = None) -> Response: ...
+    async def delete(self, url: str, *, headers: HeaderSource = None, body: Body = None,
+                     params: Params = None, json: JSONInput = None, data: FormData = None,
+                     files: Files = None, auth: AuthSource = None, cookies: CookieSource = None,
+                     follow_redirects: bool | None = None, timeout: TimeoutSource = None) -> Response: ...
+    async def options(self, url: str, *, headers: HeaderSource = None, body: Body = None,
+                      params: Params = None, json: JSONInput = None, data: FormData = None,
+                      files: Files = None, auth: AuthSource = None, cookies: CookieSource = None,
+                      follow_redirects: bool | None = None, timeout: TimeoutSource = None) -> Response: ...
+    async def _send(self, method: str, url: str, headers: HeaderSource, body: Body, params: Params,
+                    json: JSONInput, data: FormData, files: Files, auth: AuthSource,
+                    cookies: CookieSource, follow_redirects: bool | None,
+                    timeout: TimeoutSource) -> Response: ...
+    async def _open_stream(self, method: str, url: str, headers: HeaderSource, body: Body,
+                           params: Params, json: JSONInput, data: FormData, files: Files,
+                           auth: AuthSource, cookies: CookieSource, follow_redirects: bool | None,
+                           timeout: TimeoutSource) -> AsyncResponse: ...
+    def _batch_binding(self, batch: Batch) -> Binding: ...
+    def _after_close(self) -> None: ...
