@@ -162,9 +162,6 @@ cdef class Binding:
 cdef class Ticket:
     """One request of an AsyncPool: its future, its limits, the exchange of its current hop."""
 
-    def __await__(self):
-        return self.future.__await__()
-
 
 cdef class AsyncDriver(Batch):
     """An AsyncPool's standing batch, on one loop (see the module docstring)."""
