@@ -302,7 +302,7 @@ class AiosonicClient(AsyncClient):
         return r.status_code, await r.content()
 
     async def aclose(self):
-        await self.client.shutdown()
+        await self.client.aclose()
 
 
 class CurlCffiAsyncClient(AsyncClient):

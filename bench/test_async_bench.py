@@ -21,9 +21,9 @@ level, the RSS helper) is bench/test_concurrency_bench.py's, shared from there.
 from __future__ import annotations
 
 import pytest
+from test_concurrency_bench import measure, peak_rss
 
 from concurrency_clients import ASYNC_CLIENTS
-from test_concurrency_bench import measure, peak_rss
 
 LEVELS = (64, 256)
 ORDER = tuple(ASYNC_CLIENTS)

@@ -474,3 +474,72 @@ def test_seed4_pool_timeout_when_every_slot_is_held(no_socket_leak, run):
                 settled(pool)
 
     run(main())
+
+
+# --------------------------------------------------------------------------
+# Policies in a stream, send(), and a crowd against nginx
+# --------------------------------------------------------------------------
+
+
+def test_stream_follows_redirects_and_send(no_socket_leak, run):
+    def handler(conn):
+        while (request := conn.read_request(timeout=None)) is not None:
+            if request.target == "/start":
+                conn.send_response(302, b"moved" * 1000, {"Location": "/end", "Set-Cookie": "a=1"})
+            else:
+                conn.send_response(200, (request.header("cookie") or "none").encode())
+
+    async def main() -> None:
+        with ScriptedServer(handler) as server:
+            async with httpool.AsyncPool(follow_redirects=True) as pool:
+                async with pool.stream("GET", server.url + "/start") as r:
+                    assert (r.status_code, await r.aread(), len(r.history)) == (200, b"a=1", 1)
+                async with pool.stream("GET", server.url + "/start", auth=("u", "p")) as r:
+                    assert [c async for c in r.aiter_bytes()] == [b"a=1"]
+                r = await pool.send(httpool.Request("GET", server.url + "/start"))
+                assert r.content == b"a=1"
+                r = await pool.send(httpool.Request("GET", server.url + "/end"), stream=True)
+                assert isinstance(r, httpool.AsyncResponse)
+                assert await r.aread() == b"a=1"
+                stats = settled(pool)
+                assert stats.opened == 1 and stats.drained >= 1
+
+    run(main())
+
+
+def test_ten_thousand_requests_at_256_with_stalled_peers(no_socket_leak, nginx):
+    """10,000 requests, 256 in flight from one loop (uvloop): nginx, with one
+    in 50 to a peer that never answers and one in 50 to a peer that stalls
+    mid-body. Every request ends within its deadline: nginx's answered, the
+    stalled ones as ReadTimeout, within the read timeout and a margin."""
+    read, margin = 0.2, 0.25
+
+    async def main() -> None:
+        with ScriptedServer(never_answer) as silent, ScriptedServer(headers_then_stall) as stall:
+            urls = [silent.url if i % 50 == 0 else stall.url if i % 50 == 25 else nginx.url + "/small"
+                    for i in range(10_000)]
+            async with httpool.AsyncPool(max_connections_per_host=256, max_connections=1000,
+                                         max_idle_per_host=256,
+                                         timeout=httpool.Timeout(read=read, total=5.0)) as pool:
+                gate = asyncio.Semaphore(256)
+                worst = {"ok": 0.0, "timeout": 0.0}
+
+                async def one(url: str) -> None:
+                    async with gate:
+                        started = time.monotonic()
+                        try:
+                            r = await pool.get(url)
+                        except httpool.ReadTimeout:
+                            assert url != nginx.url + "/small"
+                            kind = "timeout"
+                        else:
+                            assert r.content == b"Hello, world!"
+                            kind = "ok"
+                        worst[kind] = max(worst[kind], time.monotonic() - started)
+
+                await asyncio.gather(*(one(url) for url in urls))
+                assert worst["timeout"] < read + margin, worst
+                stats = settled(pool)
+                assert stats.requests == 9_800 and stats.timeouts == 400, stats
+
+    uvloop.run(main())

@@ -24,7 +24,8 @@ cdef class Binding:
 
 
 cdef class Ticket:
-    """One request of an AsyncPool's standing batch (its index there)."""
+    """One request of an AsyncPool: its limits; in the standing batch (its
+    index there), its future and the exchange of its current hop."""
     cdef:
         object future                 # resolved with the Response, or the exception
         Limits limits                 # the request's timeouts
@@ -43,10 +44,18 @@ cdef class AsyncDriver(Batch):
     # Exchanges driven alone (a stream's): begin, then after each call into
     # one, a future to await until it needs nothing more (None: it needs
     # nothing now), or give it up.
-    cdef Exchange start(self, Plan plan, Limits* limits, Goal goal)
+    cdef Exchange start(self, Plan plan, Limits* limits, Goal goal, double since)
     cdef object wait(self, Exchange exchange)
     cdef int give_up(self, Exchange exchange) except -1
     cdef int _give_up(self, Exchange exchange) except -1
+
+
+cdef class AsyncHop:
+    """What a stream does for each step of hop_steps() (httpool._request.run_hops)."""
+    cdef:
+        AsyncDriver driver
+        Ticket request                # its limits
+        double since                  # when the request began
 
 
 cdef class AsyncResponse(Response):

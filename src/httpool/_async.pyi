@@ -1,4 +1,4 @@
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from types import TracebackType
 
 from typing_extensions import disjoint_base
@@ -13,9 +13,11 @@ from httpool._models import (
     HeaderSource,
     JSONInput,
     Params,
+    Request,
     TimeoutSource,
 )
-from httpool._request import Client
+from httpool._plan import Plan
+from httpool._request import Client, _HopStep
 from httpool._response import Response
 from httpool.policies.decoding import Decoder
 
@@ -37,6 +39,14 @@ class Ticket:
 @disjoint_base
 class AsyncDriver(Batch):
     """An AsyncPool's standing batch: requests come and go, on one loop."""
+
+@disjoint_base
+class AsyncHop:
+    """A stream's side of run_hops() (httpool._request)."""
+
+    async def send(self, plan: Plan) -> AsyncResponse: ...
+    async def close(self, response: AsyncResponse) -> None: ...
+    async def wait(self, seconds: float) -> None: ...
 
 @disjoint_base
 class AsyncResponse(Response):
@@ -102,5 +112,10 @@ class AsyncClient:
                            params: Params, json: JSONInput, data: FormData, files: Files,
                            auth: AuthSource, cookies: CookieSource, follow_redirects: bool | None,
                            timeout: TimeoutSource) -> AsyncResponse: ...
+    async def _send_request(self, request: Request, timeout: TimeoutSource,
+                            stream: bool) -> Response: ...
+    async def _hops(self, driver: AsyncDriver, steps: Generator[_HopStep, Response | None, Response],
+                    since: float, request: Ticket) -> AsyncResponse: ...
+    async def _result(self, driver: AsyncDriver, ticket: Ticket) -> Response: ...
     def _batch_binding(self, batch: Batch) -> Binding: ...
     def _after_close(self) -> None: ...

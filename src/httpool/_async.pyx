@@ -69,6 +69,8 @@ from httpool._response cimport (
 )
 from httpool._sys cimport hp_now
 from httpool._models import Timeout
+from httpool._request import hop_steps, run_hops
+from httpool.policies.flow import Flow
 
 cdef object _get_running_loop = asyncio.get_running_loop
 cdef object CancelledError = asyncio.CancelledError
@@ -229,12 +231,13 @@ cdef class AsyncDriver(Batch):
 
     # ------------------------------------------ exchanges driven alone (streams)
 
-    cdef Exchange start(self, Plan plan, Limits* limits, Goal goal):
-        """A stream's exchange, begun (see wait)."""
+    cdef Exchange start(self, Plan plan, Limits* limits, Goal goal, double since):
+        """A stream's exchange, begun (see wait). since: when its request's
+        first hop began, or < 0 for now."""
         cdef Exchange exchange = new_exchange(self.settings, plan, limits, None, self.registered,
                                               self.bell)
         exchange.driver_flow = _ALONE
-        exchange.begin(goal, hp_now(), -1.0)
+        exchange.begin(goal, hp_now(), since)
         return exchange
 
     cdef object wait(self, Exchange exchange):
@@ -276,6 +279,31 @@ async def _drive(AsyncDriver driver, Exchange exchange):
             raise
     if exchange.error is not None:
         raise exchange.error
+
+
+async def _stream_hop(AsyncDriver driver, Plan plan, Ticket request, double since):
+    """One hop of a stream: its response once the head arrived. request:
+    holds the request's limits."""
+    cdef Exchange exchange = driver.start(plan, &request.limits, GOAL_HEAD, since)
+    cdef AsyncResponse response
+    await _drive(driver, exchange)
+    response = AsyncResponse.__new__(AsyncResponse)
+    response._driver = driver
+    fill_response(response, exchange)
+    return response
+
+
+cdef class AsyncHop:
+    """A stream's side of run_hops() (httpool._request)."""
+
+    async def send(self, Plan plan):
+        return await _stream_hop(self.driver, plan, self.request, self.since)
+
+    async def close(self, AsyncResponse response):
+        await response.aclose()
+
+    async def wait(self, double seconds):
+        await asyncio.sleep(seconds)
 
 
 cdef class AsyncResponse(Response):
@@ -463,8 +491,11 @@ cdef class AsyncClient:
             flow = client._flow(method, url, headers, body, params, json, data, files, auth,
                                 cookies, follow_redirects)
             plan = flow.first()
-        ticket = driver.submit(plan, flow, flow is None and (
-            client.follows if follow_redirects is None else follow_redirects), &limits)
+        return await self._result(driver, driver.submit(plan, flow, flow is None and (
+            client.follows if follow_redirects is None else follow_redirects), &limits))
+
+    async def _result(self, AsyncDriver driver, Ticket ticket):
+        """A request's result; a cancellation gives the request up."""
         try:
             return await ticket.future
         except BaseException:
@@ -477,32 +508,50 @@ cdef class AsyncClient:
         """The response of a stream(): its head read, its body left to the caller."""
         cdef AsyncDriver driver = self._here()
         cdef Client client = self._client
-        cdef Limits limits = client.limits
-        cdef Exchange exchange
+        cdef Ticket request = Ticket.__new__(Ticket)
         cdef AsyncResponse response
         cdef Plan plan
+        cdef double since
+        request.limits = client.limits
         if timeout is not None:
-            limits = limits_of(Timeout.coerce(timeout, client.timeout))
-        plan = client._plain_plan(method, url, headers, body, params, json, data, files,
-                                            auth, cookies)
+            request.limits = limits_of(Timeout.coerce(timeout, client.timeout))
+        plan = client._plain_plan(method, url, headers, body, params, json, data, files, auth,
+                                  cookies)
         if plan is None:
-            raise NotImplementedError(
-                "AsyncPool.stream() does not run policies yet (auth, cookies, a Retry): "
-                "use await pool.request(...) for such a request")
-        exchange = driver.start(plan, &limits, GOAL_HEAD)
-        await _drive(driver, exchange)
-        response = AsyncResponse.__new__(AsyncResponse)
-        response._driver = driver
-        fill_response(response, exchange)
-        if redirect_status(exchange.status_code) and (
+            since = hp_now()
+            return await self._hops(driver, hop_steps(
+                client._flow(method, url, headers, body, params, json, data, files, auth, cookies,
+                             follow_redirects), None, since, request.limits.total), since, request)
+        response = await _stream_hop(driver, plan, request, -1.0)
+        if redirect_status(response.status_code) and (
                 client.follows if follow_redirects is None else follow_redirects):
-            await response.aclose()
-            raise NotImplementedError(
-                "AsyncPool.stream() does not follow redirects yet: "
-                "use await pool.request(...) for such a request")
-        if exchange.sets_cookie:
+            # A redirect to follow: a Flow takes over from this first hop.
+            since = response._started
+            return await self._hops(driver, hop_steps(Flow.after(client._policies, plan), response,
+                                                      since, request.limits.total), since, request)
+        if response._sets_cookie:
             client._policies.keep_cookies(response)
         return response
+
+    async def _send_request(self, request, timeout, bint stream):
+        """AsyncPool.send: a Request, through its Flow."""
+        cdef AsyncDriver driver = self._here()
+        cdef Client client = self._client
+        cdef Ticket holder = Ticket.__new__(Ticket)
+        cdef double since = hp_now()
+        holder.limits = limits_of(Timeout.coerce(timeout, client.timeout))
+        flow = Flow(client._policies, request)
+        if stream:
+            return await self._hops(driver, hop_steps(flow, None, since, holder.limits.total),
+                                    since, holder)
+        return await self._result(driver, driver.submit(flow.first(), flow, False, &holder.limits))
+
+    async def _hops(self, AsyncDriver driver, object steps, double since, Ticket request):
+        """Client._hops for a stream: each hop's head awaited, each
+        intermediate response drained, without blocking the loop."""
+        cdef AsyncHop hop = AsyncHop.__new__(AsyncHop)
+        hop.driver, hop.request, hop.since = driver, request, since
+        return await run_hops(steps, hop)
 
     def _batch_binding(self, Batch batch):
         """A request_many / iter_many batch, watched by the running loop."""

@@ -24,6 +24,7 @@ from httpool._models import (
     HeaderSource,
     JSONInput,
     Params,
+    Request,
     RequestItem,
     TimeoutSource,
 )
@@ -102,6 +103,15 @@ class AsyncPool(AsyncClient):
         return _AsyncStream(lambda: self._open_stream(method, url, headers, body, params, json,
                                                       data, files, auth, cookies, follow_redirects,
                                                       timeout))
+
+    async def send(self, request: Request, *, timeout: TimeoutSource = None,
+                   stream: bool = False) -> Response:
+        """Send a Request (response.next_request, for one): its body read
+        whole, or with stream=True only its head (an AsyncResponse: await its
+        aclose(), or use it in an `async with` block)."""
+        if not isinstance(request, Request):
+            raise TypeError(f"send() takes an httpool.Request, not {type(request).__name__}")
+        return await self._send_request(request, timeout, stream)
 
     @overload
     async def request_many(self, requests: Iterable[RequestItem], *, concurrency: int = 64,
