@@ -546,3 +546,30 @@ def test_ten_thousand_requests_at_256_with_stalled_peers(no_socket_leak, nginx):
                 assert stats.requests == 9_800 and stats.timeouts == 400, stats
 
     uvloop.run(main())
+
+
+def test_a_long_lived_pool_keeps_no_finished_exchange(no_socket_leak):
+    """The standing batch's deadline heap sheds the entries of finished
+    exchanges even when a nearer deadline stays on top (a stalled request
+    with a shorter read timeout): each would otherwise live until its own."""
+    import gc
+
+    async def main() -> None:
+        with ScriptedServer(keep_alive(b"x")) as server, ScriptedServer(never_answer) as silent:
+            async with httpool.AsyncPool(max_connections_per_host=16) as pool:
+                stalled = asyncio.ensure_future(pool.get(silent.url, timeout=httpool.Timeout(read=5.0)))
+                gate = asyncio.Semaphore(16)
+
+                async def one() -> None:
+                    async with gate:
+                        await pool.get(server.url)
+
+                await asyncio.gather(*(one() for _ in range(3000)))
+                alive = sum(type(o).__name__ == "Exchange" for o in gc.get_objects())
+                assert alive < 1500, alive
+                stalled.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await stalled
+                settled(pool)
+
+    uvloop.run(main())

@@ -52,8 +52,8 @@ loop; a request from another loop raises RuntimeError.
 """
 
 import asyncio
+from heapq import heapify
 
-from libc.stdint cimport uint64_t
 
 from httpool._batch cimport Batch
 from httpool._exchange cimport (
@@ -77,6 +77,28 @@ cdef object CancelledError = asyncio.CancelledError
 cdef Py_ssize_t UNLIMITED = (<Py_ssize_t>1) << 62
 # An exchange driven alone (a stream's): its driver_flow, so that the batch leaves it be.
 cdef object _ALONE = object()
+
+
+# A standing batch runs for the pool's life. An entry of its deadline heap
+# whose exchange finished goes when it comes to the top; with one timeout for
+# every request it soon does, but a live entry with a nearer deadline (a
+# stalled request with a shorter timeout) keeps the finished ones beneath it,
+# each holding its exchange, until it ends. They are dropped once they
+# outnumber the live ones four to one.
+cdef Py_ssize_t COMPACT_AT = 1024
+
+
+cdef int _compact(Batch batch) except -1:
+    cdef tuple entry
+    cdef Exchange exchange
+    cdef list live = []
+    for entry in batch.deadlines:
+        exchange = entry[2]
+        if exchange.need != NEED_DONE and exchange.driver_at == entry[0]:
+            live.append(entry)
+    heapify(live)
+    batch.deadlines = live
+    return 0
 
 
 cdef class Binding:
@@ -104,6 +126,9 @@ cdef class Binding:
             batch._serve_waiting()
         if self.closing and not batch.watched and not batch.waiting and not batch.in_flight:
             return self.unbind()   # a closed pool's: bound again if a stream reads on
+        if len(batch.deadlines) > COMPACT_AT and len(batch.deadlines) > 4 * (
+                len(batch.watched) + len(batch.waiting) + batch.in_flight):
+            _compact(batch)
         nearest = batch._nearest()
         if nearest < 0:
             if self.timer is not None:
