@@ -143,13 +143,17 @@ cdef class Binding:
         return 0
 
     def _ready(self):
-        self.batch._poll(False)
-        self._after()
+        try:
+            self.batch._poll(False)
+        finally:
+            self._after()
 
     def _fire(self):
         self.timer = None
-        self.batch._poll(False)
-        self._after()
+        try:
+            self.batch._poll(False)
+        finally:
+            self._after()
 
     cdef int _after(self) except -1:
         self.settle()
@@ -279,7 +283,7 @@ cdef class AsyncDriver(Batch):
 
     cdef int _give_up(self, Exchange exchange) except -1:
         """End an exchange whose caller was cancelled (see the module docstring)."""
-        if exchange.need == NEED_SLOT:
+        if exchange.need == NEED_SLOT and exchange in self.waiting:
             self.waiting.remove(exchange)
         if exchange.state != EX_DONE:
             exchange.abort(CancelledError(), CLOSE_ABANDONED)
