@@ -573,3 +573,58 @@ def test_a_long_lived_pool_keeps_no_finished_exchange(no_socket_leak):
                 settled(pool)
 
     uvloop.run(main())
+
+
+# --------------------------------------------------------------------------
+# HTTPS: the engine's own TLS under the loop, and a cancelled handshake
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    from support.tls import Certificates
+
+    return Certificates(tmp_path_factory.mktemp("certs"))
+
+
+def test_https_requests_reuse_one_connection(certs, no_socket_leak, run):
+    async def main() -> None:
+        with ScriptedServer(keep_alive(b"secret" * 10_000), tls=certs.server_context()) as server:
+            async with httpool.AsyncPool(verify=certs.ca_path) as pool:
+                url = f"https://127.0.0.1:{server.port}/"
+                for _ in range(5):
+                    assert (await pool.get(url)).content == b"secret" * 10_000
+                async with pool.stream("GET", url) as r:
+                    assert b"".join([c async for c in r.aiter_bytes(4096)]) == b"secret" * 10_000
+                results = await asyncio.gather(*(pool.get(url) for _ in range(8)))
+                assert {len(r.content) for r in results} == {60_000}
+                stats = settled(pool)
+                assert stats.tls_handshakes + stats.tls_resumed == stats.opened
+            async with httpool.AsyncPool() as untrusting:   # the system's CAs only
+                with pytest.raises(httpool.TLSError, match="certificate"):
+                    await untrusting.get(url)
+                settled(untrusting)
+
+    run(main())
+
+
+def test_cancel_mid_handshake(certs, no_socket_leak, run):
+    """A server that reads the ClientHello and never answers: the task is
+    cancelled mid-handshake, and the handshake's connection is closed."""
+
+    async def main() -> None:
+        with ScriptedServer(never_answer) as server:
+            async with httpool.AsyncPool(verify=certs.ca_path) as pool:
+                url = f"https://127.0.0.1:{server.port}/"
+                for delay in (0.0, 0.005, 0.03):
+                    with pytest.raises(TimeoutError):
+                        await asyncio.wait_for(pool.get(url), delay)
+                    stats = settled(pool)
+                    assert stats.idle == 0
+                with pytest.raises(httpool.ConnectTimeout, match="TLS handshake timed out"):
+                    await pool.get(url, timeout=httpool.Timeout(connect=0.1))
+                stats = settled(pool)
+                assert stats.closed.abandoned + stats.closed.timeout == stats.opened
+            assert server.wait_closed(stats.opened)
+
+    run(main())
