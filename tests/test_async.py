@@ -628,3 +628,42 @@ def test_cancel_mid_handshake(certs, no_socket_leak, run):
             assert server.wait_closed(stats.opened)
 
     run(main())
+
+
+def test_retry_delays_and_decoding(no_socket_leak, run):
+    """A Retry's delays are loop timers (in a request and in a batch), a
+    gzip body is decoded (whole, and as a stream), and a cancelled request
+    whose retry waits its delay is dropped."""
+    import gzip
+
+    body = b"decoded " * 1000
+    answers: dict[str, int] = {}
+
+    def handler(conn):
+        while (request := conn.read_request(timeout=None)) is not None:
+            seen = answers[request.target] = answers.get(request.target, 0) + 1
+            if request.target.startswith("/flaky") and seen <= 2:
+                conn.send_response(503, b"busy")
+            else:
+                conn.send_response(200, gzip.compress(body), {"Content-Encoding": "gzip"})
+
+    async def main() -> None:
+        with ScriptedServer(handler) as server:
+            retry = httpool.Retry(3, status_forcelist=[503], backoff_factor=0.05, backoff_jitter=0)
+            async with httpool.AsyncPool(retries=retry) as pool:
+                started = time.monotonic()
+                r = await pool.get(server.url + "/flaky")
+                assert (r.status_code, r.content, r.retries) == (200, body, 2)
+                assert time.monotonic() - started >= 0.05
+                many = await pool.request_many([("GET", server.url + f"/flaky{i}") for i in range(4)])
+                assert [(r.status_code, r.retries) for r in many] == [(200, 2)] * 4
+                async with pool.stream("GET", server.url + "/plain") as r:
+                    assert b"".join([c async for c in r.aiter_bytes(1000)]) == body
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(pool.get(server.url + "/flaky-cancelled"), 0.03)
+                await asyncio.sleep(0.3)   # the dropped retry never goes out
+                assert answers["/flaky-cancelled"] == 1
+                stats = settled(pool)
+                assert stats.retries_status == 2 + 8 + 1   # the last one scheduled, then dropped
+
+    run(main())
