@@ -39,7 +39,7 @@ cdef class Planner:
         dict targets                  # url -> _Target
         dict fixed                    # (Host, Proxy-Authorization or None) -> their lines + fixed_tail
         dict plans                    # method -> url -> Plan, for requests with no options
-        dict proxies                  # scheme -> _Proxy (proxy=), empty without proxies
+        object routes                 # httpool.routes.proxies.Routes: each URL's proxy; or None
         # What follows a URL's origin in the name of its connections (stats,
         # messages): " (via /run/app.sock)" with uds=, else "".
         str via

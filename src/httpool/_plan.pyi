@@ -1,9 +1,10 @@
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 
 from typing_extensions import disjoint_base
 
 from httpool._idle import OriginSlots, PoolCore
 from httpool._models import Body, Buffer, Files, FormData, HeaderSource, JSONInput, Params, PlanArgs
+from httpool.routes.proxies import Routes
 
 class _Target:
     """Where a URL points, parsed once and cached."""
@@ -28,8 +29,6 @@ class _Proxy:
     key: tuple[str, str, int, str | None]
     def __init__(self, url: str) -> None: ...
     def tunnel_request(self, target: _Target) -> bytes: ...
-
-def proxies_of(proxy: str | Mapping[str, str | None] | None) -> dict[str, _Proxy]: ...
 
 def asks_close(headers: Iterable[tuple[str, str]]) -> bool: ...
 
@@ -91,7 +90,7 @@ class Planner:
     """Checks and encodes requests once: default headers, parsed URLs, cached plans."""
 
     def __init__(self, core: PoolCore, headers: list[tuple[str, str]], uds: str | None = None,
-                 proxies: dict[str, _Proxy] | None = None) -> None: ...
+                 routes: Routes | None = None) -> None: ...
     def plan(self, method: str, url: str, headers: HeaderSource, body: Body, params: Params,
              json: JSONInput, data: FormData = None, files: Files = None) -> Plan: ...
     def _target(self, url: str, params: Params) -> tuple[_Target, str, str]: ...

@@ -123,26 +123,6 @@ class _Proxy:
         return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
 
 
-def proxies_of(proxy) -> dict:
-    """proxy= as scheme -> _Proxy: a URL for both schemes, or a mapping
-    {"http": url or None, "https": url or None}."""
-    if proxy is None:
-        return {}
-    if isinstance(proxy, str):
-        parsed = _Proxy(proxy)
-        return {"http": parsed, "https": parsed}
-    if not hasattr(proxy, "items"):
-        raise TypeError("proxy must be a URL or a mapping of scheme ('http', 'https') to URL, "
-                        f"not {type(proxy).__name__}")
-    proxies = {}
-    for scheme, url in proxy.items():
-        if scheme not in _DEFAULT_PORTS:
-            raise ValueError(f"proxy: unknown scheme {scheme!r}: expected 'http' or 'https'")
-        if url is not None:
-            proxies[scheme] = _Proxy(url)
-    return proxies
-
-
 def asks_close(headers) -> bool:
     """Whether the request says `Connection: close` (RFC 9112 section 9.6)."""
     return any(n.lower() == "connection" and "close" in v.lower() for n, v in headers)
@@ -227,9 +207,9 @@ cdef class Plan:
 
 
 cdef class Planner:
-    def __init__(self, PoolCore core, list headers, str uds=None, dict proxies=None):
+    def __init__(self, PoolCore core, list headers, str uds=None, object routes=None):
         self.core = core
-        self.proxies = proxies or {}
+        self.routes = routes
         self.via = "" if uds is None else f" (via {uds})"
         self.headers = headers
         self.default_close = asks_close(headers)
@@ -341,7 +321,7 @@ cdef class Planner:
         if chunks is not None:
             framing.append(("Transfer-Encoding", "chunked") if chunked
                            else ("Content-Length", str(length)))
-        proxy = self.proxies.get(target.scheme) if self.proxies else None
+        proxy = None if self.routes is None else self.routes.proxy_for(target)
         tunnel = None
         proxy_auth = None
         request_target = path
