@@ -47,6 +47,7 @@ from httpool._version import __version__
 from httpool.policies.decoding import ACCEPT_ENCODING
 from httpool.policies.flow import Flow, Policies
 from httpool.policies.retry import Retry
+from httpool.routes.addresses import ResolveSource, pinned_addresses
 from httpool.routes.proxies import ProxySource, routes_of
 
 if TYPE_CHECKING:
@@ -179,6 +180,7 @@ class Pool(Client):
         uds: str | os.PathLike[str] | None = None,
         proxy: ProxySource = None,
         trust_env: bool = True,
+        resolve: ResolveSource = None,
     ) -> None:
         _positive_int("max_connections_per_host", max_connections_per_host)
         _positive_int("max_connections", max_connections)
@@ -230,7 +232,8 @@ class Pool(Client):
                             bool(follow_redirects), max_redirects, bool(allow_https_downgrade),
                             retry, self._core)
         self._setup(Settings(self._core, retries, max_drain, _seconds("max_drain_time", max_drain_time),
-                             parser_limits, tls, None if uds_path is None else os.fsencode(uds_path)),
+                             parser_limits, tls, None if uds_path is None else os.fsencode(uds_path),
+                             pinned_addresses(resolve)),
                     planner, self._timeout, policies)
         _pools.add(self)
 
