@@ -263,7 +263,7 @@ def test_a_mapping_sends_each_scheme_its_own_way(proxy, certs, no_socket_leak):
 
 
 def test_proxy_option_errors():
-    with pytest.raises(ValueError, match="only http:// proxies"):
+    with pytest.raises(ValueError, match="only http://, socks5:// and socks5h:// proxies"):
         httpool.Pool(proxy="https://proxy.test:3128")
     with pytest.raises(ValueError, match="unknown scheme 'ftp'"):
         httpool.Pool(proxy={"ftp": "http://proxy.test:3128"})

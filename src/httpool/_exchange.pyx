@@ -197,7 +197,7 @@ cdef class Exchange:
             self._drop(CLOSE_TIMEOUT if self.by_total else CLOSE_DRAIN_TIME)
             return 0
         if self.handshaking:
-            phase = "CONNECT tunnel" if self.conn.tunnel is not None else "TLS handshake"
+            phase = self.conn.tunnel.phase if self.conn.tunnel is not None else "TLS handshake"
         else:
             phase = _PHASES[self.state]
         if self.by_total:
@@ -368,9 +368,10 @@ cdef class Exchange:
         return self._handshake()
 
     cdef int _handshake(self) except -1:
-        """What is set up once connected (a proxy's CONNECT tunnel, then the
-        transport's TLS), in steps that keep the connect phase's deadline: a
-        peer that trickles its handshake gets no more time than one that stalls."""
+        """What is set up once connected (a proxy's tunnel, HTTP CONNECT or
+        SOCKS5, then the transport's TLS), in steps that keep the connect
+        phase's deadline: a peer that trickles its handshake gets no more time
+        than one that stalls."""
         cdef Handshake result
         if self.conn.tunnel is not None:
             result = self.conn.tunnel_step()
