@@ -141,6 +141,21 @@ def test_the_connect_timeout_covers_the_tunnel(no_socket_leak):
         assert assert_consistent(pool).timeouts == 4
 
 
+def test_bytes_after_the_answer_to_connect_are_refused(no_socket_leak):
+    """Nothing may follow a 2xx to CONNECT before the client speaks (TLS's
+    hello): such bytes would be taken for the origin's."""
+    def answer_then_junk(conn):
+        if conn.read_request() is not None:
+            conn.send(b"HTTP/1.1 200 Connection established\r\n\r\njunk")
+            conn.wait_client_close()
+
+    with ScriptedServer(answer_then_junk) as fake_proxy, httpool.Pool(proxy=fake_proxy.url) as pool:
+        with pytest.raises(httpool.ProxyError, match=r"\): the proxy sent 4 bytes after its answer to "
+                                                     r"CONNECT, before the client spoke$"):
+            pool.get("https://example.test/")
+        assert assert_consistent(pool).closed.error == 1
+
+
 def test_a_batch_opens_tunnels_within_the_limits(proxy, certs, no_socket_leak):
     with (ScriptedServer(echo, tls=certs.server_context()) as server,
           httpool.Pool(proxy=proxy, verify=certs.ca_path, max_connections_per_host=3) as pool):

@@ -72,7 +72,7 @@ os.register_at_fork(after_in_child=_forget_in_child)
 
 # Pool.verify= and cert=: a path is a str or an os.PathLike.
 _Path = Union[str, "os.PathLike[str]"]
-# proxy=: one http:// proxy URL for every request, or one (or none) per scheme.
+# proxy=: one proxy URL (http://, socks5://, socks5h://) for every request, or one (or none) per scheme.
 ProxySource = str | Mapping[str, str | None] | None
 
 # The keywords of a (method, url, {keywords}) item of request_many.
