@@ -86,6 +86,7 @@ def test_an_ip_literal_is_sent_as_an_address(scheme, no_socket_leak):
             httpool.Pool(proxy=socks.proxy_url(scheme)) as pool:
         assert pool.get(server.url).status_code == 200
         assert socks.asked == [Asked(1, "127.0.0.1", server.port, None)]
+        assert assert_consistent(pool).opened == 1
 
 
 def test_a_batch_opens_tunnels_within_the_limits(certs, no_socket_leak):
