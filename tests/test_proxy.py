@@ -116,6 +116,21 @@ def test_the_connect_timeout_covers_the_tunnel(no_socket_leak):
         assert assert_consistent(pool).timeouts == 4
 
 
+def test_bytes_after_the_answer_to_connect_are_refused(no_socket_leak):
+    """Nothing may follow a 2xx to CONNECT before the client speaks (TLS's
+    hello): such bytes would be taken for the origin's."""
+    def answer_then_junk(conn):
+        if conn.read_request() is not None:
+            conn.send(b"HTTP/1.1 200 Connection established\r\n\r\njunk")
+            conn.wait_client_close()
+
+    with ScriptedServer(answer_then_junk) as fake_proxy, httpool.Pool(proxy=fake_proxy.url) as pool:
+        with pytest.raises(httpool.ProxyError, match=r"\): the proxy sent 4 bytes after its answer to "
+                                                     r"CONNECT, before the client spoke$"):
+            pool.get("https://example.test/")
+        assert assert_consistent(pool).closed.error == 1
+
+
 def test_a_batch_opens_tunnels_within_the_limits(proxy, certs, no_socket_leak):
     with (ScriptedServer(echo, tls=certs.server_context()) as server,
           httpool.Pool(proxy=proxy, verify=certs.ca_path, max_connections_per_host=3) as pool):
@@ -238,7 +253,7 @@ def test_a_mapping_sends_each_scheme_its_own_way(proxy, certs, no_socket_leak):
 
 
 def test_proxy_option_errors():
-    with pytest.raises(ValueError, match="only http:// proxies"):
+    with pytest.raises(ValueError, match="only http://, socks5:// and socks5h:// proxies"):
         httpool.Pool(proxy="https://proxy.test:3128")
     with pytest.raises(ValueError, match="unknown key 'ftp'"):
         httpool.Pool(proxy={"ftp": "http://proxy.test:3128"})

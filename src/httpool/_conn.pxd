@@ -75,9 +75,12 @@ cdef class Connection:
         bint stray_bytes              # bytes arrived after the end of the response
         readonly ResponseParser parser
         # Through a proxy (named in origin): connect failures are ProxyErrors;
-        # the CONNECT request opens a tunnel before the transport's handshake (None once open).
+        # a tunnel (httpool.routes.tunnels: HTTP CONNECT or SOCKS5) opens before the
+        # transport's handshake (None once open), negotiated by tunnel_step.
         public bint via_proxy
-        public bytes tunnel
+        public object tunnel
+        object _negotiation           # the tunnel's Negotiation once started
+        bytes _tunnel_out             # what it asked to send, and how much of it went out
         Py_ssize_t tunnel_sent
         iovec _iov[2]                 # what is left to send of the loaded bytes
         msghdr _msg
@@ -100,9 +103,9 @@ cdef class Connection:
     cdef int connect_failed(self, int err, bint is_unix) except -1
     # Then, once connected, what the transport sets up (a TLS handshake), in steps.
     cdef Handshake handshake_step(self) except *
-    # Before it, through a proxy: the CONNECT tunnel, in steps (see tunnel_step).
+    # Before it, through a proxy: the tunnel, in steps (see tunnel_step).
     cdef Handshake tunnel_step(self) except *
-    cdef int _tunnel_failed(self, str why, object status_code=*) except -1
+    cdef int _tunnel_failed(self, object failure) except -1
 
     # The blocking driver's wait, in this connection's own epoll instance:
     # the ready events, or 0 once `until` (monotonic, < 0: never) has passed.

@@ -50,6 +50,7 @@ cimport cython
 from httpool._sys cimport *
 from httpool._parser cimport ResponseParser
 from httpool._exceptions import ConnectError, ConnectionClosed, ProxyError, RemoteProtocolError
+from httpool.routes.tunnels import TunnelFailed
 
 cdef enum:
     RECV_BUFFER = 65536
@@ -354,54 +355,61 @@ cdef class Connection:
 
     @cython.final
     cdef Handshake tunnel_step(self) except *:
-        """Open the CONNECT tunnel through the proxy, below any transport (its
-        TLS goes through the tunnel): send the request, read the proxy's
-        answer head. HS_WRITE or HS_READ while under way; HS_NONE once the
-        proxy said 2xx (tunnel is None then); a ProxyError for anything else."""
-        cdef Py_ssize_t size = PyBytes_GET_SIZE(self.tunnel)
+        """Open the tunnel through the proxy, below any transport (its TLS
+        goes through the tunnel): the I/O of the tunnel's negotiation
+        (httpool.routes.tunnels), which says what to send and how many bytes it may
+        receive next, never past the end of the proxy's answer. HS_WRITE or
+        HS_READ while under way; HS_NONE once open (tunnel is None then); a
+        ProxyError (a ConnectError when the proxy is not at fault) otherwise."""
+        cdef object negotiation = self._negotiation
+        cdef Py_ssize_t want
         cdef ssize_t n
         cdef int err
-        if self.tunnel_sent == 0:
-            # Head only: a 2xx to CONNECT has no body (RFC 9110 section 9.3.6).
-            self.parser.start(True)
-        while self.tunnel_sent < size:
-            n = send(self.fd, PyBytes_AS_STRING(self.tunnel) + self.tunnel_sent,
-                     size - self.tunnel_sent, MSG_NOSIGNAL | MSG_DONTWAIT)
-            if n >= 0:
-                self.tunnel_sent += n
-                continue
-            err = errno
-            if err == EAGAIN or err == EWOULDBLOCK:
-                return HS_WRITE
-            if err != EINTR:
-                self._tunnel_failed(f"sending CONNECT failed: {_os_error(err)}")
-        while not self.parser.headers_complete:
-            n = self._sock_recv(self._rbuf, RELEASE_GIL_BYTES - 1, &err)
-            if n > 0:
-                try:
-                    self.parser.feed_ptr(self._rbuf, n)
-                except RemoteProtocolError as exc:
-                    self._tunnel_failed(f"the proxy's answer to CONNECT is not HTTP ({exc})")
-            elif n == 0:
-                self._tunnel_failed("the proxy closed the connection without answering CONNECT")
-            elif err == EAGAIN or err == EWOULDBLOCK:
-                return HS_READ
-            elif err == EINTR:
-                PyErr_CheckSignals()
-            else:
-                self._tunnel_failed(f"receiving the proxy's answer to CONNECT failed: "
-                                    f"{_os_error(err)}")
-        if not 200 <= self.parser.status_code < 300:
-            self._tunnel_failed(f"the proxy refused the CONNECT tunnel: {self.parser.status_code} "
-                                f"{self.parser.reason_bytes().decode('latin-1')}",
-                                self.parser.status_code)
-        self.tunnel = None
+        try:
+            if negotiation is None:
+                negotiation = self._negotiation = self.tunnel.start()
+                self._tunnel_out = negotiation.begin()
+                self.tunnel_sent = 0
+            while True:
+                while self.tunnel_sent < PyBytes_GET_SIZE(self._tunnel_out):
+                    n = send(self.fd, PyBytes_AS_STRING(self._tunnel_out) + self.tunnel_sent,
+                             PyBytes_GET_SIZE(self._tunnel_out) - self.tunnel_sent,
+                             MSG_NOSIGNAL | MSG_DONTWAIT)
+                    if n >= 0:
+                        self.tunnel_sent += n
+                        continue
+                    err = errno
+                    if err == EAGAIN or err == EWOULDBLOCK:
+                        return HS_WRITE
+                    if err != EINTR:
+                        raise TunnelFailed(f"sending to the proxy failed: {_os_error(err)}")
+                want = negotiation.want
+                if want == 0:
+                    break
+                n = self._sock_recv(self._rbuf, min(want, self._rcap), &err)
+                if n > 0:
+                    self._tunnel_out = negotiation.feed(self._rbuf[:n])
+                    self.tunnel_sent = 0
+                elif n == 0:
+                    raise negotiation.eof()
+                elif err == EAGAIN or err == EWOULDBLOCK:
+                    return HS_READ
+                elif err == EINTR:
+                    PyErr_CheckSignals()
+                else:
+                    raise TunnelFailed(f"receiving the proxy's answer failed: {_os_error(err)}")
+        except TunnelFailed as failure:
+            self._tunnel_failed(failure)
+        self.tunnel = self._negotiation = self._tunnel_out = None
         return HS_NONE
 
-    cdef int _tunnel_failed(self, str why, object status_code=None) except -1:
-        """Raise ProxyError (with the proxy's status when it answered): the
-        origin names the proxy (see Planner)."""
-        raise ProxyError(f"{self.origin}: {why}", status_code)
+    cdef int _tunnel_failed(self, object failure) except -1:
+        """Raise the TunnelFailed as a ProxyError (with the proxy's status
+        when it answered), or a ConnectError when the proxy is not at fault:
+        the origin names the proxy (see Planner)."""
+        if failure.by_proxy:
+            raise ProxyError(f"{self.origin}: {failure.why}", failure.status_code) from None
+        raise ConnectError(f"{self.origin}: {failure.why}") from None
 
     cdef int _watch(self, unsigned int events) except -1:
         cdef epoll_event ev

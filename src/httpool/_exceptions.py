@@ -6,7 +6,7 @@ Every error httpool raises on purpose derives from one root, grouped by kind::
     ├── TransportError               the network failed us
     │   ├── ConnectError             could not connect (refused, unreachable, DNS)
     │   │   ├── TLSError             the TLS handshake failed, or the server refused the session
-    │   │   └── ProxyError           the proxy could not be reached, or refused the CONNECT tunnel
+    │   │   └── ProxyError           the proxy could not be reached, or refused the tunnel (CONNECT, SOCKS5)
     │   ├── ConnectionClosed         the peer closed or reset mid-response
     │   └── TimeoutError             a deadline passed (also builtins.TimeoutError)
     │       ├── ConnectTimeout
@@ -80,9 +80,10 @@ class TLSError(ConnectError):
 
 class ProxyError(ConnectError):
     """A proxy (the pool's proxy=) could not be resolved or reached, or it
-    refused the CONNECT tunnel to an https origin (407, 403, 502...). The
-    message names the proxy, and its status when it answered: status_code
-    (None when it did not)."""
+    refused the CONNECT tunnel to an https origin (407, 403, 502...), or a
+    SOCKS5 proxy's negotiation failed (its reply code, authentication, not
+    SOCKS5, closed). The message names the proxy and what went wrong, and
+    status_code is an HTTP proxy's status when it answered (None otherwise)."""
 
     def __init__(self, message: str, status_code: int | None = None) -> None:
         super().__init__(message)

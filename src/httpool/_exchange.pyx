@@ -205,7 +205,7 @@ cdef class Exchange:
         if self.staggered:
             return self._step(STEP_NEXT_ADDRESS, 0)   # not a timeout: the next address's turn
         if self.handshaking:
-            phase = "CONNECT tunnel" if self.conn.tunnel is not None else "TLS handshake"
+            phase = self.conn.tunnel.phase if self.conn.tunnel is not None else "TLS handshake"
         elif self.state == EX_CONNECTING and self.addresses.count > 1:
             phase = f"connect ({self.next_address} of {self.addresses.count} addresses tried)"
         else:
@@ -410,9 +410,10 @@ cdef class Exchange:
         return self._handshake()
 
     cdef int _handshake(self) except -1:
-        """What is set up once connected (a proxy's CONNECT tunnel, then the
-        transport's TLS), in steps that keep the connect phase's deadline: a
-        peer that trickles its handshake gets no more time than one that stalls."""
+        """What is set up once connected (a proxy's tunnel, HTTP CONNECT or
+        SOCKS5, then the transport's TLS), in steps that keep the connect
+        phase's deadline: a peer that trickles its handshake gets no more time
+        than one that stalls."""
         cdef Handshake result
         if self.conn.tunnel is not None:
             result = self.conn.tunnel_step()

@@ -25,7 +25,8 @@ cdef class Plan:
         readonly bint replayable      # may be sent again after a failure (see Exchange)
         readonly bint head_request
         readonly object proxy         # _Proxy: connect to it instead of the URL's host; or None
-        readonly bytes tunnel         # the CONNECT request to send first (https via a proxy), or None
+        readonly object tunnel        # the tunnel to open first (httpool.routes.tunnels: https via an HTTP
+                                      # proxy, anything via SOCKS5), or None
 
 
 cdef class Planner:

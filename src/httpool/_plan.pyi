@@ -5,6 +5,7 @@ from typing_extensions import disjoint_base
 from httpool._idle import OriginSlots, PoolCore
 from httpool._models import Body, Buffer, Files, FormData, HeaderSource, JSONInput, Params, PlanArgs
 from httpool.routes.proxies import Routes
+from httpool.routes.tunnels import Tunnel
 
 class _Target:
     """Where a URL points, parsed once and cached."""
@@ -20,15 +21,18 @@ class _Target:
     def __init__(self, url: str) -> None: ...
 
 class _Proxy:
-    """An HTTP proxy from the pool's proxy= option, parsed once."""
+    """A proxy from the pool's proxy= option, parsed once: http://, socks5://
+    (the client resolves the URL's host) or socks5h:// (the proxy does)."""
 
-    url: str                                 # http://host:port, without credentials
+    scheme: str                              # "http", "socks5" or "socks5h"
+    url: str                                 # scheme://host:port, without credentials
     host: str
     port: int
-    authorization: str | None                # Proxy-Authorization from user:password@
-    key: tuple[str, str, int, str | None]
+    authorization: str | None                # Proxy-Authorization (Basic) from user:password@
+    credentials: tuple[bytes, bytes] | None  # SOCKS5's username and password (RFC 1929)
+    key: tuple[str, str, str, int, str | None]
     def __init__(self, url: str) -> None: ...
-    def tunnel_request(self, target: _Target) -> bytes: ...
+    def tunnel(self, target: _Target) -> Tunnel: ...
 
 def asks_close(headers: Iterable[tuple[str, str]]) -> bool: ...
 
@@ -42,7 +46,7 @@ class Plan:
                  rewind: Callable[[], bool] | None, client_close: bool,
                  replayable: bool,
                  args: PlanArgs | None = None, proxy: _Proxy | None = None,
-                 tunnel: bytes | None = None) -> None: ...
+                 tunnel: Tunnel | None = None) -> None: ...
     @property
     def method(self) -> str: ...
     @property
@@ -82,8 +86,9 @@ class Plan:
     def proxy(self) -> _Proxy | None:
         """The proxy to connect to instead of the URL's host, or None."""
     @property
-    def tunnel(self) -> bytes | None:
-        """The CONNECT request that opens the tunnel (https through a proxy), or None."""
+    def tunnel(self) -> Tunnel | None:
+        """The tunnel to open first (https through an HTTP proxy, any request
+        through SOCKS5), or None."""
 
 @disjoint_base
 class Planner:

@@ -1,4 +1,5 @@
 """How a request reaches its server, beyond connecting to the URL's host:
-proxies (from proxy= or the environment). The connect step itself (TCP,
-Unix sockets, CONNECT tunnels) is the engine's (httpool._conn,
-httpool._exchange)."""
+which proxy it goes through (proxies: proxy= or the environment), the
+tunnels a proxy opens (tunnels: HTTP CONNECT, SOCKS5), and addresses pinned
+instead of DNS (addresses: resolve=). The engine does the I/O
+(httpool._conn, httpool._exchange)."""
