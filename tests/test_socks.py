@@ -341,3 +341,24 @@ def test_a_refusal_is_known_from_its_second_byte():
 def test_a_long_name_is_refused_before_any_io():
     with pytest.raises(ValueError, match="longer than the 255 bytes"):
         Socks5("a" * 256, 80, True, None)
+
+
+# ------------------------------------------------------------------ retries
+
+
+@pytest.mark.parametrize(("options", "refused"), [
+    ({"credentials": ("user", "pass")}, True),   # the wrong password below
+    ({"method": 0xFF}, True),                    # no acceptable method
+    ({"reply": 0x02}, True),                     # not allowed by ruleset
+    ({"reply": 0x05}, False),                    # the target refused: may pass next time
+])
+def test_a_retry_policy_never_retries_a_refusal(options, refused, no_socket_leak):
+    """A proxy that turned this client away says so in ProxyError.refused,
+    and a Retry does not send again (as for an HTTP proxy's 407 or 403)."""
+    retry = httpool.Retry(total=2, backoff_factor=0)
+    with SocksServer(**options) as socks, httpool.Pool(proxy=socks.proxy_url(userinfo="user:wrong"),
+                                                       retries=retry) as pool:
+        error = expect(call(pool, "request", "GET", "http://localhost:9/"), httpool.ProxyError)
+        assert error.refused == refused
+        assert socks.accepted == (1 if refused else 3)
+        assert assert_consistent(pool).retries_connect == (0 if refused else 2)

@@ -408,7 +408,8 @@ cdef class Connection:
         when it answered), or a ConnectError when the proxy is not at fault:
         the origin names the proxy (see Planner)."""
         if failure.by_proxy:
-            raise ProxyError(f"{self.origin}: {failure.why}", failure.status_code) from None
+            raise ProxyError(f"{self.origin}: {failure.why}", failure.status_code,
+                             failure.refused) from None
         raise ConnectError(f"{self.origin}: {failure.why}") from None
 
     cdef int _watch(self, unsigned int events) except -1:

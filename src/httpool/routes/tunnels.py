@@ -32,13 +32,16 @@ class TunnelFailed(Exception):
     """Why a tunnel could not be opened, without the origin (the Connection
     adds it). status_code: an HTTP proxy's answer to CONNECT. by_proxy: False
     when the proxy is not at fault (the client could not resolve the target):
-    a ConnectError, not a ProxyError."""
+    a ConnectError, not a ProxyError. refused: the proxy turned this
+    client away (see ProxyError.refused)."""
 
-    def __init__(self, why: str, status_code: int | None = None, by_proxy: bool = True) -> None:
+    def __init__(self, why: str, status_code: int | None = None, by_proxy: bool = True,
+                 refused: bool = False) -> None:
         super().__init__(why)
         self.why = why
         self.status_code = status_code
         self.by_proxy = by_proxy
+        self.refused = refused
 
 
 class Negotiation(Protocol):
@@ -110,7 +113,8 @@ class _HttpConnectNegotiation:
         status = parser.status_code
         if not 200 <= status < 300:
             raise TunnelFailed(f"the proxy refused the CONNECT tunnel: {status} "
-                               f"{parser.reason.decode('latin-1')}", status)
+                               f"{parser.reason.decode('latin-1')}", status,
+                               refused=status in (403, 407))
         if parser.tail:
             raise TunnelFailed(f"the proxy sent {len(parser.tail)} bytes after its answer to "
                                "CONNECT, before the client spoke")
@@ -137,6 +141,7 @@ SOCKS5_REPLIES = {
 _NO_AUTH = 0x00
 _USER_PASS = 0x02
 _NO_ACCEPTABLE = 0xFF
+_NOT_ALLOWED = 0x02        # REP: connection not allowed by ruleset
 _ATYP_IPV4 = 0x01
 _ATYP_DOMAIN = 0x03
 _ATYP_IPV6 = 0x04
@@ -255,21 +260,22 @@ class Socks5Negotiation:
             if self.step == _REPLY_HEAD and len(got) >= 2 and got[1] != 0:
                 code = got[1]
                 raise TunnelFailed(f"the SOCKS5 proxy could not connect to {self.authority}: "
-                                   f"reply {_hex(code)}, {SOCKS5_REPLIES.get(code, 'an unassigned code')}")
+                                   f"reply {_hex(code)}, {SOCKS5_REPLIES.get(code, 'an unassigned code')}",
+                                   refused=code == _NOT_ALLOWED)
         elif self.step == _AUTH:
             if got and got[0] != 1:
                 raise TunnelFailed(f"not a SOCKS5 username/password reply: it starts with {got[:8]!r}, "
                                    "not version 1")
             if len(got) >= 2 and got[1] != 0:
                 raise TunnelFailed(f"the SOCKS5 proxy rejected the username and password "
-                                   f"(status {_hex(got[1])})")
+                                   f"(status {_hex(got[1])})", refused=True)
 
     def _method(self, method: int) -> bytes:
         if method == _NO_ACCEPTABLE:
             offered = "no authentication" if self.credentials is None else \
                 "no authentication, username/password"
             raise TunnelFailed(f"the SOCKS5 proxy accepts none of the authentication methods "
-                               f"offered ({offered})")
+                               f"offered ({offered})", refused=True)
         if method == _NO_AUTH:
             return self._connect()
         if method == _USER_PASS and self.credentials is not None:
