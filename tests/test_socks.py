@@ -12,6 +12,7 @@ accounting whole; a proxy that stalls it gets the connect timeout."""
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 
@@ -362,3 +363,15 @@ def test_a_retry_policy_never_retries_a_refusal(options, refused, no_socket_leak
         assert error.refused == refused
         assert socks.accepted == (1 if refused else 3)
         assert assert_consistent(pool).retries_connect == (0 if refused else 2)
+
+
+def test_all_proxy_may_name_a_socks_proxy(monkeypatch, no_socket_leak):
+    with ScriptedServer(echo) as server, SocksServer() as socks:
+        for name in list(os.environ):
+            if name.lower().endswith("_proxy"):
+                monkeypatch.delenv(name)
+        monkeypatch.setenv("ALL_PROXY", socks.proxy_url("socks5h"))
+        with httpool.Pool() as pool:
+            assert pool.get(named(server)).status_code == 200
+            assert socks.asked == [Asked(3, "localhost", server.port, None)]
+            assert_consistent(pool)
