@@ -18,7 +18,9 @@ import pytest
 
 from support.httpbin import running_httpbin
 from support.nginx import NginxServer, find_nginx
+from support.proxies import running_proxy
 from support.servers import assert_no_socket_leak
+from support.tls import Certificates
 
 
 def _run_nginx(
@@ -50,6 +52,19 @@ def nginx_short_keepalive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def httpbin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The base URL of httpbin under gunicorn (support/httpbin.py)."""
     with running_httpbin(tmp_path_factory.mktemp("httpbin") / "gunicorn.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    """trustme certificates (support/tls.py): a CA the tests trust, and server contexts."""
+    return Certificates(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.fixture(scope="session")
+def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of proxy.py, an HTTP and CONNECT proxy (support/proxies.py)."""
+    with running_proxy(tmp_path_factory.mktemp("proxy")) as url:
         yield url
 
 

@@ -14,7 +14,6 @@ the proxy's response, returned as it is (as requests and httpx do)."""
 from __future__ import annotations
 
 import pickle
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -23,20 +22,8 @@ import httpool
 
 from support.accounting import assert_consistent
 from support.apis import APIS, call, expect
-from support.proxies import running_proxy
+from support.proxies import dead_proxy, proxied, running_proxy
 from support.servers import ScriptedServer, echo, headers_then_stall, respond
-from support.tls import Certificates
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory) -> Certificates:
-    return Certificates(tmp_path_factory.mktemp("certs"))
-
-
-@pytest.fixture(scope="module")
-def proxy(tmp_path_factory) -> Iterator[str]:
-    with running_proxy(tmp_path_factory.mktemp("proxy")) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
@@ -48,18 +35,6 @@ def auth_proxy(tmp_path_factory) -> Iterator[str]:
 
 def with_credentials(proxy: str, userinfo: str) -> str:
     return proxy.replace("http://", f"http://{userinfo}@")
-
-
-def dead_proxy() -> str:
-    """The URL of a port nobody listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
-def proxied(response: httpool.Response) -> bool:
-    """proxy.py adds Via to the requests it forwards (the first on each connection)."""
-    return any(name == "Via" for name, _ in response.json()["headers"])
 
 
 # ---------------------------------------------------------------- plain HTTP
@@ -139,6 +114,21 @@ def test_the_connect_timeout_covers_the_tunnel(no_socket_leak):
             expect(call(pool, api, "GET", "https://example.test/"), httpool.ConnectTimeout,
                    r"CONNECT tunnel timed out \(connect timeout of 0.2 s passed\)")
         assert assert_consistent(pool).timeouts == 4
+
+
+def test_bytes_after_the_answer_to_connect_are_refused(no_socket_leak):
+    """Nothing may follow a 2xx to CONNECT before the client speaks (TLS's
+    hello): such bytes would be taken for the origin's."""
+    def answer_then_junk(conn):
+        if conn.read_request() is not None:
+            conn.send(b"HTTP/1.1 200 Connection established\r\n\r\njunk")
+            conn.wait_client_close()
+
+    with ScriptedServer(answer_then_junk) as fake_proxy, httpool.Pool(proxy=fake_proxy.url) as pool:
+        with pytest.raises(httpool.ProxyError, match=r"\): the proxy sent 4 bytes after its answer to "
+                                                     r"CONNECT, before the client spoke$"):
+            pool.get("https://example.test/")
+        assert assert_consistent(pool).closed.error == 1
 
 
 def test_a_batch_opens_tunnels_within_the_limits(proxy, certs, no_socket_leak):
@@ -263,9 +253,9 @@ def test_a_mapping_sends_each_scheme_its_own_way(proxy, certs, no_socket_leak):
 
 
 def test_proxy_option_errors():
-    with pytest.raises(ValueError, match="only http:// proxies"):
+    with pytest.raises(ValueError, match="only http://, socks5:// and socks5h:// proxies"):
         httpool.Pool(proxy="https://proxy.test:3128")
-    with pytest.raises(ValueError, match="unknown scheme 'ftp'"):
+    with pytest.raises(ValueError, match="unknown key 'ftp'"):
         httpool.Pool(proxy={"ftp": "http://proxy.test:3128"})
     with pytest.raises(ValueError, match="no path"):
         httpool.Pool(proxy="http://proxy.test:3128/path")

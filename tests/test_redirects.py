@@ -16,7 +16,6 @@ import httpool
 from support.accounting import assert_consistent
 from support.apis import APIS, call, expect
 from support.servers import ScriptedServer, routes
-from support.tls import Certificates
 
 
 def moved(status: int, location: str):
@@ -27,11 +26,6 @@ def echoed(response: httpool.Response) -> dict:
     doc = response.json()
     doc["headers"] = {name.lower(): value for name, value in doc["headers"]}
     return doc
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory) -> Certificates:
-    return Certificates(tmp_path_factory.mktemp("certs"))
 
 
 # ------------------------------------------------------------ method and body

@@ -21,11 +21,6 @@ from support.servers import ScriptedServer, keep_alive, never_answer, respond
 from support.tls import Certificates
 
 
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory) -> Certificates:
-    return Certificates(tmp_path_factory.mktemp("certs"))
-
-
 def tls_server(certs: Certificates, handler=None, **context) -> ScriptedServer:
     return ScriptedServer(handler or keep_alive(), tls=certs.server_context(**context))
 

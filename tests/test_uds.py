@@ -21,7 +21,6 @@ from support.accounting import assert_consistent
 from support.apis import APIS, call, expect
 from support.httpbin import running_httpbin
 from support.servers import ScriptedServer, close_idle_after, echo, headers_then_stall, keep_alive
-from support.tls import Certificates
 
 
 @contextmanager
@@ -50,11 +49,6 @@ def httpbin_socket(tmp_path_factory) -> Iterator[str]:
         with running_httpbin(log, bind=f"unix:{path}") as where:
             assert where == f"unix:{path}"
             yield path
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory) -> Certificates:
-    return Certificates(tmp_path_factory.mktemp("certs"))
 
 
 @pytest.mark.parametrize("api", APIS)

@@ -185,8 +185,9 @@ cdef class Batch:
     cdef int _follow(self, Exchange exchange) except -1:
         cdef Need need = exchange.need
         cdef int fd = -1
+        cdef unsigned int events = EPOLLIN if need == NEED_READ else EPOLLIN | EPOLLOUT
         if need == NEED_READ or need == NEED_WRITE:
-            fd = exchange.conn.fd
+            fd = exchange.conn.waits_on(&events)
         if exchange.driver_fd >= 0 and exchange.driver_fd != fd:
             self._forget_fd(exchange)
         if need == NEED_DONE:
@@ -194,7 +195,7 @@ cdef class Batch:
         if need == NEED_SLOT:
             self.waiting.append(exchange)
         else:
-            self._watch(exchange, fd, EPOLLIN if need == NEED_READ else EPOLLIN | EPOLLOUT)
+            self._watch(exchange, fd, events)
         if exchange.wake_at >= 0 and (exchange.driver_at < 0 or exchange.wake_at < exchange.driver_at):
             exchange.driver_at = exchange.wake_at
             self.sequence += 1
@@ -267,7 +268,10 @@ cdef class Batch:
         cdef tuple entry = self.registered.get(fd)
         if self.watched.get(fd) is exchange:
             del self.watched[fd]
-        if entry is not None and (<Connection>entry[0]).state == CONN_CLOSED:
+        # Gone with its descriptor: a closed connection's, or the epoll set
+        # of its connect attempts once one of them won.
+        if entry is not None and ((<Connection>entry[0]).state == CONN_CLOSED
+                                  or (<Connection>entry[0]).fd != fd):
             del self.registered[fd]
         exchange.driver_fd = -1
         return 0
@@ -388,6 +392,9 @@ cdef class Batch:
                 continue
             if exchange.need == NEED_SLOT:
                 self.waiting.remove(exchange)
+            # This entry is spent: a wait that goes on (the next address's
+            # turn came) is scheduled afresh by _follow.
+            exchange.driver_at = -1.0
             try:
                 exchange.expire()
             except Exception:

@@ -31,14 +31,20 @@ cdef enum ConnState:
 
 cdef class AddressList:
     cdef addrinfo* first              # from getaddrinfo, freed with the object; or &_unix
+    cdef list parts                   # pinned addresses (Pool(resolve=...)): one AddressList each
+    cdef addrinfo** order             # the addresses in the order to try them (RFC 8305)
+    cdef int count                    # the addresses in order
     cdef bint is_unix                 # one Unix socket (AddressList.unix_socket)
     cdef addrinfo _unix
     cdef sockaddr_un _unix_address
 
     @staticmethod
-    cdef AddressList resolve(str host, int port, str origin, bint proxy)
+    cdef AddressList resolve(str host, int port, str origin, bint proxy, dict pinned)
+    @staticmethod
+    cdef AddressList _getaddrinfo(bytes host, bytes port, int flags, str origin, bint proxy)
     @staticmethod
     cdef AddressList unix_socket(bytes path)
+    cdef int _interleave(self, list heads) except -1
 
 
 cdef class Connection:
@@ -48,6 +54,8 @@ cdef class Connection:
     cdef:
         int fd                        # the socket (blocking once connected; see block_next_recv)
         int epfd                      # this connection's epoll instance, for the blocking driver
+        int race_fd                   # while connect attempts race (RFC 8305): their epoll set; else -1
+        list attempts                 # the racing attempts' sockets (fd is one of them)
         unsigned int watching         # the epoll events currently registered in epfd
         double _rcvtimeo              # the SO_RCVTIMEO set on fd, seconds (0: none)
         bint block_recv              # the next receive waits (block_next_recv)
@@ -67,9 +75,12 @@ cdef class Connection:
         bint stray_bytes              # bytes arrived after the end of the response
         readonly ResponseParser parser
         # Through a proxy (named in origin): connect failures are ProxyErrors;
-        # the CONNECT request opens a tunnel before the transport's handshake (None once open).
+        # a tunnel (httpool.routes.tunnels: HTTP CONNECT or SOCKS5) opens before the
+        # transport's handshake (None once open), negotiated by tunnel_step.
         public bint via_proxy
-        public bytes tunnel
+        public object tunnel
+        object _negotiation           # the tunnel's Negotiation once started
+        bytes _tunnel_out             # what it asked to send, and how much of it went out
         Py_ssize_t tunnel_sent
         iovec _iov[2]                 # what is left to send of the loaded bytes
         msghdr _msg
@@ -79,16 +90,22 @@ cdef class Connection:
         Py_ssize_t _rcap
         object __weakref__
 
-    # Opening, in steps: connect_start, then (EINPROGRESS) connect_result once writable.
+    # Opening, in steps: connect_start for each address, then (EINPROGRESS)
+    # connect_result once waits_on() is ready, while connecting() attempts are in flight.
     cdef int connect_start(self, addrinfo* ai) except -1
+    cdef int _race(self, int fd) except -1
+    cdef int connecting(self)
+    cdef int waits_on(self, unsigned int* events)
     cdef int connect_result(self) except -1
-    cdef int _connected(self, int err) except -1
+    cdef int _won(self, int fd) except -1
+    cdef void _end_race(self, int keep) noexcept
+    cdef void _forget_watch(self) noexcept
     cdef int connect_failed(self, int err, bint is_unix) except -1
     # Then, once connected, what the transport sets up (a TLS handshake), in steps.
     cdef Handshake handshake_step(self) except *
-    # Before it, through a proxy: the CONNECT tunnel, in steps (see tunnel_step).
+    # Before it, through a proxy: the tunnel, in steps (see tunnel_step).
     cdef Handshake tunnel_step(self) except *
-    cdef int _tunnel_failed(self, str why, object status_code=*) except -1
+    cdef int _tunnel_failed(self, object failure) except -1
 
     # The blocking driver's wait, in this connection's own epoll instance:
     # the ready events, or 0 once `until` (monotonic, < 0: never) has passed.

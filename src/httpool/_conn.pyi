@@ -2,6 +2,7 @@ from typing_extensions import disjoint_base
 
 from httpool._idle import OriginSlots
 from httpool._parser import ResponseParser
+from httpool.routes.tunnels import Tunnel
 
 _Field = str | bytes | bytearray
 
@@ -18,7 +19,7 @@ class Connection:
     expire_reason: int
     reused: bool
     via_proxy: bool          # it goes through a proxy (named in origin)
-    tunnel: bytes | None     # the CONNECT request still to send, or None
+    tunnel: Tunnel | None    # the tunnel to open first (HTTP CONNECT or SOCKS5), None once open
     def __new__(cls, key: tuple[str | int | None, ...], origin: str,
                 limits: dict[str, int | None] | None = None) -> Connection: ...
     @property

@@ -50,6 +50,7 @@ cimport cython
 from httpool._sys cimport *
 from httpool._parser cimport ResponseParser
 from httpool._exceptions import ConnectError, ConnectionClosed, ProxyError, RemoteProtocolError
+from httpool.routes.tunnels import TunnelFailed
 
 cdef enum:
     RECV_BUFFER = 65536
@@ -85,27 +86,76 @@ cdef str _os_error(int err):
 
 
 cdef class AddressList:
-    """The addresses to connect to: those of host:port, from getaddrinfo
-    (run without the GIL), or one Unix socket (Pool(uds=...))."""
+    """The addresses to connect to, in the order to try them: those of
+    host:port from getaddrinfo (run without the GIL), the ones the pool pins
+    for host (Pool(resolve=...)), or one Unix socket (Pool(uds=...)).
+
+    getaddrinfo sorts by RFC 6724's preferences; the families are then
+    interleaved (RFC 8305 section 4: the first address's family, then the
+    other, and so on), so that when one family is broken the next attempt,
+    250 ms later, is already on the other."""
 
     @staticmethod
-    cdef AddressList resolve(str host, int port, str origin, bint proxy):
-        """host's addresses; proxy: host is a proxy's (a failure is a ProxyError)."""
+    cdef AddressList resolve(str host, int port, str origin, bint proxy, dict pinned):
+        """host's addresses; proxy: host is a proxy's (a failure is a
+        ProxyError); pinned: host -> its addresses (IP literals), or None."""
+        cdef AddressList found
+        cdef list literals = pinned.get(host) if pinned else None
+        cdef bytes port_b = str(port).encode()
+        if literals is None:
+            found = AddressList._getaddrinfo(
+                host.encode("idna") if not host.isascii() else host.encode(), port_b, 0, origin,
+                proxy)
+            found._interleave([<size_t>found.first])
+            return found
+        found = AddressList.__new__(AddressList)
+        found.parts = [AddressList._getaddrinfo(literal.encode(), port_b, AI_NUMERICHOST, origin, proxy)
+                       for literal in literals]
+        found._interleave([<size_t>(<AddressList>part).first for part in found.parts])
+        return found
+
+    @staticmethod
+    cdef AddressList _getaddrinfo(bytes host, bytes port, int flags, str origin, bint proxy):
         cdef AddressList found = AddressList.__new__(AddressList)
         cdef addrinfo hints
         cdef int rc
-        cdef bytes host_b = host.encode("idna") if not host.isascii() else host.encode()
-        cdef bytes port_b = str(port).encode()
-        cdef const char* c_host = host_b
-        cdef const char* c_port = port_b
+        cdef const char* c_host = host
+        cdef const char* c_port = port
         memset(&hints, 0, sizeof(hints))
         hints.ai_socktype = SOCK_STREAM
+        hints.ai_flags = flags
         with nogil:
             rc = getaddrinfo(c_host, c_port, &hints, &found.first)
         if rc != 0:
             raise (ProxyError if proxy else ConnectError)(
-                f"{origin}: cannot resolve {host!r}: {gai_strerror(rc).decode()}")
+                f"{origin}: cannot resolve {host.decode()!r}: {gai_strerror(rc).decode()}")
         return found
+
+    cdef int _interleave(self, list heads) except -1:
+        """Fill order from the lists at heads (addrinfo* as ints): the
+        first address's family and the other one's, alternately."""
+        cdef addrinfo* ai
+        cdef list first_family = [], other_family = []
+        cdef int family = -1
+        cdef Py_ssize_t i
+        for head in heads:
+            ai = <addrinfo*><size_t>head
+            while ai != NULL:
+                if family < 0:
+                    family = ai.ai_family
+                (first_family if ai.ai_family == family else other_family).append(<size_t>ai)
+                ai = ai.ai_next
+        self.order = <addrinfo**>malloc(max(1, len(first_family) + len(other_family)) * sizeof(addrinfo*))
+        if self.order == NULL:
+            raise MemoryError()
+        for i in range(max(len(first_family), len(other_family))):
+            if i < len(first_family):
+                self.order[self.count] = <addrinfo*><size_t>first_family[i]
+                self.count += 1
+            if i < len(other_family):
+                self.order[self.count] = <addrinfo*><size_t>other_family[i]
+                self.count += 1
+        return 0
 
     @staticmethod
     cdef AddressList unix_socket(bytes path):
@@ -124,9 +174,11 @@ cdef class AddressList:
         found._unix.ai_addrlen = sizeof(found._unix_address)
         found.first = &found._unix
         found.is_unix = True
+        found._interleave([<size_t>found.first])
         return found
 
     def __dealloc__(self):
+        free(self.order)
         if self.first != NULL and not self.is_unix:
             freeaddrinfo(self.first)
 
@@ -137,6 +189,7 @@ cdef class Connection:
     def __cinit__(self, object key, str origin, dict limits=None):
         self.fd = -1
         self.epfd = -1
+        self.race_fd = -1
         self.key = key
         self.origin = origin
         self.state = CONN_ACTIVE
@@ -149,6 +202,8 @@ cdef class Connection:
 
     def __dealloc__(self):
         self._unload()
+        if self.race_fd >= 0:
+            self._end_race(self.fd)
         # Only reached with an open socket when the pool lost track of it.
         if self.fd >= 0:
             close(self.fd)
@@ -161,46 +216,120 @@ cdef class Connection:
         return f"<Connection {self.origin} fd={self.fd} {states[self.state]} requests={self.requests}>"
 
     cdef int connect_start(self, addrinfo* ai) except -1:
-        """A non-blocking socket and connect() to one address. Returns 0 when
-        connected, EINPROGRESS while connecting (wait for EPOLLOUT, then
-        connect_result()), or the errno of a failure (the socket is closed)."""
+        """Start connecting to one address, alongside the attempts still in
+        flight (happy eyeballs, RFC 8305). Returns 0 when connected at once
+        (the other attempts are closed), EINPROGRESS while under way (wait
+        on waits_on(), then connect_result()), or the errno of this
+        attempt's failure (its socket is closed; the others go on)."""
         cdef int fd, rc, err, one = 1
         fd = socket(ai.ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
         if fd < 0:
             return errno
-        self.fd = fd
-        self.watching = 0
         if ai.ai_family != AF_UNIX:
             # Requests go out in one sendmsg; waiting for ACKs only adds latency.
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))
         with nogil:
             rc = connect(fd, ai.ai_addr, ai.ai_addrlen)
             err = errno if rc < 0 else 0
-        if err == EINPROGRESS:
-            return EINPROGRESS
-        return self._connected(err)
+        if err != 0 and err != EINPROGRESS:
+            close(fd)
+            return err
+        if self.fd < 0:
+            self.fd = fd
+        elif self.race_fd < 0:
+            # A second attempt while the first is in flight: both (and any
+            # later ones) wait in an epoll set of their own, which the driver watches.
+            self.race_fd = epoll_create1(EPOLL_CLOEXEC)
+            if self.race_fd < 0:
+                err = errno
+                close(fd)
+                return err
+            self.attempts = []
+            self._race(self.fd)
+            self._race(fd)
+        else:
+            self._race(fd)
+        if err == 0:
+            return self._won(fd)
+        return EINPROGRESS
+
+    cdef int _race(self, int fd) except -1:
+        cdef epoll_event ev
+        ev.events = EPOLLOUT
+        ev.data.fd = fd
+        if epoll_ctl(self.race_fd, EPOLL_CTL_ADD, fd, &ev) < 0:
+            raise ConnectionClosed(f"{self.origin}: epoll_ctl failed: {_os_error(errno)}")
+        self.attempts.append(fd)
+        return 0
+
+    cdef int connecting(self):
+        """How many connect attempts are in flight."""
+        if self.race_fd >= 0:
+            return len(self.attempts)
+        return 1 if self.fd >= 0 else 0
+
+    cdef int waits_on(self, unsigned int* events):
+        """The descriptor a driver waits on: the socket, or while attempts
+        race, their epoll set (readable when one of them is decided)."""
+        if self.race_fd >= 0:
+            events[0] = EPOLLIN
+            return self.race_fd
+        return self.fd
 
     cdef int connect_result(self) except -1:
-        """After EPOLLOUT on a connecting socket: 0, or the errno of a failure."""
-        cdef int err = 0
+        """After the wait: 0 when an attempt connected (fd is its socket; the
+        others are closed), the errno of one that failed (closed; see
+        connecting() for the rest), or EINPROGRESS when none is decided."""
+        cdef int err = 0, fd = self.fd
         cdef socklen_t errlen = sizeof(int)
-        getsockopt(self.fd, SOL_SOCKET, SO_ERROR, &err, &errlen)
-        return self._connected(err)
-
-    cdef int _connected(self, int err) except -1:
+        cdef epoll_event ev
+        if self.race_fd >= 0:
+            if epoll_wait(self.race_fd, &ev, 1, 0) <= 0:
+                return EINPROGRESS
+            fd = ev.data.fd
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen)
         if err == 0:
-            # Blocking from now on: every call but the folded receive passes MSG_DONTWAIT.
-            fcntl(self.fd, F_SETFL, 0)
-            self.created = hp_now()
-            _live.add(self)
-            return 0
+            return self._won(fd)
+        close(fd)   # which also takes it out of the race's epoll set
+        if fd == self.fd:
+            # The blocking driver may have watched it: the next socket gets a fresh epoll set.
+            self._forget_watch()
+            self.fd = -1
+        if self.race_fd >= 0:
+            self.attempts.remove(fd)
+            if self.fd < 0 and self.attempts:
+                self.fd = self.attempts[0]
+            if not self.attempts:
+                self._end_race(-1)
+        return err
+
+    cdef int _won(self, int fd) except -1:
+        """fd connected: it is this connection's socket; the other attempts end."""
+        if fd != self.fd:
+            self._forget_watch()
+            self.fd = fd
+        if self.race_fd >= 0:
+            self._end_race(fd)
+        # Blocking from now on: every call but the folded receive passes MSG_DONTWAIT.
+        fcntl(self.fd, F_SETFL, 0)
+        self.created = hp_now()
+        _live.add(self)
+        return 0
+
+    cdef void _end_race(self, int keep) noexcept:
+        """Close the race's epoll set and every attempt but keep."""
+        for fd in self.attempts:
+            if fd != keep:
+                close(fd)
+        self.attempts = None
+        close(self.race_fd)
+        self.race_fd = -1
+
+    cdef void _forget_watch(self) noexcept:
         if self.epfd >= 0:
-            # The blocking driver watched this socket: a new one gets a fresh epoll set.
             close(self.epfd)
             self.epfd = -1
-        close(self.fd)
-        self.fd = -1
-        return err
+        self.watching = 0
 
     cdef int connect_failed(self, int err, bint is_unix) except -1:
         """Every address failed, the last with err: close and raise ConnectError.
@@ -226,54 +355,62 @@ cdef class Connection:
 
     @cython.final
     cdef Handshake tunnel_step(self) except *:
-        """Open the CONNECT tunnel through the proxy, below any transport (its
-        TLS goes through the tunnel): send the request, read the proxy's
-        answer head. HS_WRITE or HS_READ while under way; HS_NONE once the
-        proxy said 2xx (tunnel is None then); a ProxyError for anything else."""
-        cdef Py_ssize_t size = PyBytes_GET_SIZE(self.tunnel)
+        """Open the tunnel through the proxy, below any transport (its TLS
+        goes through the tunnel): the I/O of the tunnel's negotiation
+        (httpool.routes.tunnels), which says what to send and how many bytes it may
+        receive next, never past the end of the proxy's answer. HS_WRITE or
+        HS_READ while under way; HS_NONE once open (tunnel is None then); a
+        ProxyError (a ConnectError when the proxy is not at fault) otherwise."""
+        cdef object negotiation = self._negotiation
+        cdef Py_ssize_t want
         cdef ssize_t n
         cdef int err
-        if self.tunnel_sent == 0:
-            # Head only: a 2xx to CONNECT has no body (RFC 9110 section 9.3.6).
-            self.parser.start(True)
-        while self.tunnel_sent < size:
-            n = send(self.fd, PyBytes_AS_STRING(self.tunnel) + self.tunnel_sent,
-                     size - self.tunnel_sent, MSG_NOSIGNAL | MSG_DONTWAIT)
-            if n >= 0:
-                self.tunnel_sent += n
-                continue
-            err = errno
-            if err == EAGAIN or err == EWOULDBLOCK:
-                return HS_WRITE
-            if err != EINTR:
-                self._tunnel_failed(f"sending CONNECT failed: {_os_error(err)}")
-        while not self.parser.headers_complete:
-            n = self._sock_recv(self._rbuf, RELEASE_GIL_BYTES - 1, &err)
-            if n > 0:
-                try:
-                    self.parser.feed_ptr(self._rbuf, n)
-                except RemoteProtocolError as exc:
-                    self._tunnel_failed(f"the proxy's answer to CONNECT is not HTTP ({exc})")
-            elif n == 0:
-                self._tunnel_failed("the proxy closed the connection without answering CONNECT")
-            elif err == EAGAIN or err == EWOULDBLOCK:
-                return HS_READ
-            elif err == EINTR:
-                PyErr_CheckSignals()
-            else:
-                self._tunnel_failed(f"receiving the proxy's answer to CONNECT failed: "
-                                    f"{_os_error(err)}")
-        if not 200 <= self.parser.status_code < 300:
-            self._tunnel_failed(f"the proxy refused the CONNECT tunnel: {self.parser.status_code} "
-                                f"{self.parser.reason_bytes().decode('latin-1')}",
-                                self.parser.status_code)
-        self.tunnel = None
+        try:
+            if negotiation is None:
+                negotiation = self._negotiation = self.tunnel.start()
+                self._tunnel_out = negotiation.begin()
+                self.tunnel_sent = 0
+            while True:
+                while self.tunnel_sent < PyBytes_GET_SIZE(self._tunnel_out):
+                    n = send(self.fd, PyBytes_AS_STRING(self._tunnel_out) + self.tunnel_sent,
+                             PyBytes_GET_SIZE(self._tunnel_out) - self.tunnel_sent,
+                             MSG_NOSIGNAL | MSG_DONTWAIT)
+                    if n >= 0:
+                        self.tunnel_sent += n
+                        continue
+                    err = errno
+                    if err == EAGAIN or err == EWOULDBLOCK:
+                        return HS_WRITE
+                    if err != EINTR:
+                        raise TunnelFailed(f"sending to the proxy failed: {_os_error(err)}")
+                want = negotiation.want
+                if want == 0:
+                    break
+                n = self._sock_recv(self._rbuf, min(want, self._rcap), &err)
+                if n > 0:
+                    self._tunnel_out = negotiation.feed(self._rbuf[:n])
+                    self.tunnel_sent = 0
+                elif n == 0:
+                    raise negotiation.eof()
+                elif err == EAGAIN or err == EWOULDBLOCK:
+                    return HS_READ
+                elif err == EINTR:
+                    PyErr_CheckSignals()
+                else:
+                    raise TunnelFailed(f"receiving the proxy's answer failed: {_os_error(err)}")
+        except TunnelFailed as failure:
+            self._tunnel_failed(failure)
+        self.tunnel = self._negotiation = self._tunnel_out = None
         return HS_NONE
 
-    cdef int _tunnel_failed(self, str why, object status_code=None) except -1:
-        """Raise ProxyError (with the proxy's status when it answered): the
-        origin names the proxy (see Planner)."""
-        raise ProxyError(f"{self.origin}: {why}", status_code)
+    cdef int _tunnel_failed(self, object failure) except -1:
+        """Raise the TunnelFailed as a ProxyError (with the proxy's status
+        when it answered), or a ConnectError when the proxy is not at fault:
+        the origin names the proxy (see Planner)."""
+        if failure.by_proxy:
+            raise ProxyError(f"{self.origin}: {failure.why}", failure.status_code,
+                             failure.refused) from None
+        raise ConnectError(f"{self.origin}: {failure.why}") from None
 
     cdef int _watch(self, unsigned int events) except -1:
         cdef epoll_event ev
@@ -294,13 +431,17 @@ cdef class Connection:
         """Wait in this connection's epoll instance until fd is ready for
         `events` (the ready events), or until `until` has passed (0). A
         signal runs its Python handler (which may raise) and the wait goes on
-        until the same limit."""
+        until the same limit. While connect attempts race, the wait is in
+        their epoll set instead."""
         cdef epoll_event ev
         cdef int n, err
-        self._watch(events)
+        cdef int epfd = self.race_fd
+        if epfd < 0:
+            self._watch(events)
+            epfd = self.epfd
         while True:
             with nogil:
-                n = hp_wait_until(self.epfd, &ev, until)
+                n = hp_wait_until(epfd, &ev, until)
                 err = errno
             if n > 0:
                 return ev.events
@@ -576,6 +717,8 @@ cdef class Connection:
         self._unload()
         self.state = CONN_CLOSED
         self.close_reason = reason
+        if self.race_fd >= 0:
+            self._end_race(self.fd)
         if self.fd >= 0:
             close(self.fd)   # closing also removes fd from every epoll set
             self.fd = -1

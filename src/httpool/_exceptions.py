@@ -6,7 +6,7 @@ Every error httpool raises on purpose derives from one root, grouped by kind::
     ├── TransportError               the network failed us
     │   ├── ConnectError             could not connect (refused, unreachable, DNS)
     │   │   ├── TLSError             the TLS handshake failed, or the server refused the session
-    │   │   └── ProxyError           the proxy could not be reached, or refused the CONNECT tunnel
+    │   │   └── ProxyError           the proxy could not be reached, or refused the tunnel (CONNECT, SOCKS5)
     │   ├── ConnectionClosed         the peer closed or reset mid-response
     │   └── TimeoutError             a deadline passed (also builtins.TimeoutError)
     │       ├── ConnectTimeout
@@ -80,16 +80,21 @@ class TLSError(ConnectError):
 
 class ProxyError(ConnectError):
     """A proxy (the pool's proxy=) could not be resolved or reached, or it
-    refused the CONNECT tunnel to an https origin (407, 403, 502...). The
-    message names the proxy, and its status when it answered: status_code
-    (None when it did not)."""
+    refused the CONNECT tunnel to an https origin (407, 403, 502...), or a
+    SOCKS5 proxy's negotiation failed (its reply code, authentication, not
+    SOCKS5, closed). The message names the proxy and what went wrong, and
+    status_code is an HTTP proxy's status when it answered (None otherwise).
+    refused: the proxy turned this client away (407 or 403; SOCKS5 credentials
+    rejected, no acceptable authentication method, or "not allowed by
+    ruleset"), so sending again cannot help: a Retry does not."""
 
-    def __init__(self, message: str, status_code: int | None = None) -> None:
+    def __init__(self, message: str, status_code: int | None = None, refused: bool = False) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.refused = refused
 
     def __reduce__(self) -> tuple[type[ProxyError], tuple[object, ...]]:
-        return (type(self), (*self.args, self.status_code))
+        return (type(self), (*self.args, self.status_code, self.refused))
 
 
 class ConnectionClosed(TransportError, ConnectionError):

@@ -1,7 +1,6 @@
 from httpool._conn cimport AddressList, Connection
 from httpool._idle cimport Doorbell, OriginSlots, PoolCore, Waiter
 from httpool._plan cimport Plan
-from httpool._sys cimport addrinfo
 from httpool._tls cimport TLSConfig
 
 
@@ -53,6 +52,7 @@ cdef enum Step:
     STEP_CHECKOUT = 0   # take a connection or a slot (begin, or the retry)
     STEP_EVENTS = 1     # go on after a wait, or for the response's new goal
     STEP_GRANT = 2      # take what the waiter was granted
+    STEP_NEXT_ADDRESS = 3   # start connecting to the next address (RFC 8305's delay passed)
 
 
 cdef class Settings:
@@ -65,6 +65,7 @@ cdef class Settings:
         dict parser_limits            # ResponseParser keywords for new connections
         TLSConfig tls                 # verification, client certificate, sessions of https origins
         AddressList uds               # the Unix socket every request goes to (uds=), or None
+        dict pinned                   # host -> its addresses, IP literals (resolve=), or None
 
 
 cdef class Exchange:
@@ -88,7 +89,11 @@ cdef class Exchange:
         bint fresh                    # the next checkout must open a new connection
         bint handshaking              # connected; the transport's handshake is under way
         AddressList addresses
-        addrinfo* next_address        # the address to try after the current one
+        int next_address              # the index in addresses of the next one to try
+        int connect_error             # the errno of the last attempt that failed
+        double connect_until          # wake_at of the connect phase (its timeout, or the deadline)
+        bint connect_by_total         # ... which is the total deadline
+        bint staggered                # wake_at is the next address's turn, not a timeout
         dict resolved                 # (host, port) -> AddressList shared by a batch, or None
         dict watched                  # a batch's registered fds (see PoolCore.checkout), or None
         readonly Waiter waiter
@@ -132,7 +137,7 @@ cdef class Exchange:
     cdef int _take_grant(self) except -1
     cdef int _checkout(self, double now) except -1
     cdef int _connect(self) except -1
-    cdef int _try_address(self, int err) except -1
+    cdef int _next_attempt(self) except -1
     cdef int _connect_result(self) except -1
     cdef int _connected(self) except -1
     cdef int _handshake(self) except -1

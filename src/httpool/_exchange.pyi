@@ -13,7 +13,8 @@ class Settings:
 
     def __new__(cls, core: PoolCore, retries: int, max_drain: int, max_drain_time: float,
                 parser_limits: dict[str, int | None], tls: TLSConfig,
-                uds: bytes | None = None) -> Settings: ...
+                uds: bytes | None = None,
+                pinned: dict[str, list[str]] | None = None) -> Settings: ...
 
 @disjoint_base
 class Exchange:

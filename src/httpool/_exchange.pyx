@@ -87,12 +87,16 @@ cdef Limits limits_of(object timeout) except *:
 cdef tuple _PHASES = ("pool", "pool", "connect", "write", "read", "read")
 cdef tuple _TIMEOUTS = (PoolTimeout, PoolTimeout, ConnectTimeout, WriteTimeout, ReadTimeout,
                         ReadTimeout)
+# RFC 8305 section 8's Connection Attempt Delay: the next address is tried
+# this long after the last attempt started, unless that one failed first.
+cdef double ATTEMPT_DELAY = 0.25
 
 
 cdef class Settings:
     def __cinit__(self, PoolCore core, int retries, Py_ssize_t max_drain, double max_drain_time,
-                  dict parser_limits, TLSConfig tls, bytes uds=None):
+                  dict parser_limits, TLSConfig tls, bytes uds=None, dict pinned=None):
         self.uds = None if uds is None else AddressList.unix_socket(uds)
+        self.pinned = pinned
         self.tls = tls
         self.core = core
         self.retries = retries
@@ -158,6 +162,8 @@ cdef class Exchange:
                 self._checkout(hp_now())
             elif step == STEP_GRANT:
                 self._take_grant()
+            elif step == STEP_NEXT_ADDRESS:
+                self._next_attempt()
             elif not self._overdue():
                 if self.state == EX_SENDING:
                     self._send(events)
@@ -196,8 +202,12 @@ cdef class Exchange:
         if self.state == EX_DRAINING:
             self._drop(CLOSE_TIMEOUT if self.by_total else CLOSE_DRAIN_TIME)
             return 0
+        if self.staggered:
+            return self._step(STEP_NEXT_ADDRESS, 0)   # not a timeout: the next address's turn
         if self.handshaking:
-            phase = "CONNECT tunnel" if self.conn.tunnel is not None else "TLS handshake"
+            phase = self.conn.tunnel.phase if self.conn.tunnel is not None else "TLS handshake"
+        elif self.state == EX_CONNECTING and self.addresses.count > 1:
+            phase = f"connect ({self.next_address} of {self.addresses.count} addresses tried)"
         else:
             phase = _PHASES[self.state]
         if self.by_total:
@@ -328,39 +338,71 @@ cdef class Exchange:
         if self.addresses is None and self.resolved is not None:
             self.addresses = self.resolved.get(key)
         if self.addresses is None:
-            self.addresses = AddressList.resolve(key[0], key[1], origin, proxy is not None)
+            self.addresses = AddressList.resolve(key[0], key[1], origin, proxy is not None,
+                                                 self.settings.pinned)
             if self.resolved is not None:
                 self.resolved[key] = self.addresses
-        self.next_address = self.addresses.first
-        return self._try_address(0)
+        self.next_address = 0
+        self.connect_error = 0
+        # One connect timeout for the whole phase: every address, then the
+        # tunnel and the TLS handshake.
+        self._wait_for(NEED_WRITE, self.limits.connect)
+        self.connect_until = self.wake_at
+        self.connect_by_total = self.by_total
+        return self._next_attempt()
 
-    cdef int _try_address(self, int err) except -1:
-        """Connect to the next address, or fail with the last error."""
+    cdef int _next_attempt(self) except -1:
+        """Start the next address's attempt (and the one after it at once if
+        it fails at once), keeping those in flight; then wait for them, until
+        the connect timeout or, while addresses are left, the next one's turn
+        (RFC 8305 section 5: 250 ms after this start). No attempt left is a
+        ConnectError (ProxyError) with the last error."""
         cdef Connection conn = self.conn
-        while self.next_address != NULL:
-            # Each address gets the connect timeout; a TLS handshake runs within its address's.
-            self._wait_for(NEED_WRITE, self.limits.connect)
-            err = conn.connect_start(self.next_address)
-            self.next_address = self.next_address.ai_next
-            if err == EINPROGRESS:
-                return 0
+        cdef AddressList addresses = self.addresses
+        cdef int err
+        cdef double turn
+        while self.next_address < addresses.count:
+            err = conn.connect_start(addresses.order[self.next_address])
+            self.next_address += 1
             if err == 0:
                 return self._connected()
-        conn.connect_failed(err, self.addresses.is_unix)   # raises ConnectError (ProxyError)
+            if err == EINPROGRESS:
+                break
+            self.connect_error = err
+        if conn.connecting() == 0:
+            conn.connect_failed(self.connect_error, addresses.is_unix)   # raises
+        self.need = NEED_WRITE
+        self.wake_at = self.connect_until
+        self.by_total = self.connect_by_total
+        self.staggered = False
+        if self.next_address < addresses.count:
+            turn = hp_now() + ATTEMPT_DELAY
+            if self.wake_at < 0 or turn < self.wake_at:
+                self.wake_at = turn
+                self.staggered = True
         return 0
 
     cdef int _connect_result(self) except -1:
-        """The connecting socket became writable: connected, or the next
-        address. Or, once connected, the handshake can go on."""
+        """An attempt's socket (or their race's epoll set) is ready:
+        connected, or the next address at once if one failed. Or, once
+        connected, the handshake can go on."""
         cdef int err
         if self.handshaking:
             return self._handshake()
         err = self.conn.connect_result()
         if err == 0:
             return self._connected()
-        return self._try_address(err)
+        if err == EINPROGRESS:
+            return 0
+        self.connect_error = err
+        return self._next_attempt()
 
     cdef int _connected(self) except -1:
+        # The handshake runs within what is left of the connect timeout, not
+        # until the next address's turn.
+        self.wake_at = self.connect_until
+        self.by_total = self.connect_by_total
+        self.staggered = False
         self.core.opened(self.plan.slots)
         if self.core.debug:
             self.core.events.append(f"{self.plan.slots.origin}: opened connection fd={self.conn.fd}")
@@ -368,9 +410,10 @@ cdef class Exchange:
         return self._handshake()
 
     cdef int _handshake(self) except -1:
-        """What is set up once connected (a proxy's CONNECT tunnel, then the
-        transport's TLS), in steps that keep the connect phase's deadline: a
-        peer that trickles its handshake gets no more time than one that stalls."""
+        """What is set up once connected (a proxy's tunnel, HTTP CONNECT or
+        SOCKS5, then the transport's TLS), in steps that keep the connect
+        phase's deadline: a peer that trickles its handshake gets no more time
+        than one that stalls."""
         cdef Handshake result
         if self.conn.tunnel is not None:
             result = self.conn.tunnel_step()

@@ -25,7 +25,8 @@ cdef class Plan:
         readonly bint replayable      # may be sent again after a failure (see Exchange)
         readonly bint head_request
         readonly object proxy         # _Proxy: connect to it instead of the URL's host; or None
-        readonly bytes tunnel         # the CONNECT request to send first (https via a proxy), or None
+        readonly object tunnel        # the tunnel to open first (httpool.routes.tunnels: https via an HTTP
+                                      # proxy, anything via SOCKS5), or None
 
 
 cdef class Planner:
@@ -39,7 +40,7 @@ cdef class Planner:
         dict targets                  # url -> _Target
         dict fixed                    # (Host, Proxy-Authorization or None) -> their lines + fixed_tail
         dict plans                    # method -> url -> Plan, for requests with no options
-        dict proxies                  # scheme -> _Proxy (proxy=), empty without proxies
+        object routes                 # httpool.routes.proxies.Routes: each URL's proxy; or None
         # What follows a URL's origin in the name of its connections (stats,
         # messages): " (via /run/app.sock)" with uds=, else "".
         str via

@@ -1,9 +1,11 @@
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 
 from typing_extensions import disjoint_base
 
 from httpool._idle import OriginSlots, PoolCore
 from httpool._models import Body, Buffer, Files, FormData, HeaderSource, JSONInput, Params, PlanArgs
+from httpool.routes.proxies import Routes
+from httpool.routes.tunnels import Tunnel
 
 class _Target:
     """Where a URL points, parsed once and cached."""
@@ -19,17 +21,18 @@ class _Target:
     def __init__(self, url: str) -> None: ...
 
 class _Proxy:
-    """An HTTP proxy from the pool's proxy= option, parsed once."""
+    """A proxy from the pool's proxy= option, parsed once: http://, socks5://
+    (the client resolves the URL's host) or socks5h:// (the proxy does)."""
 
-    url: str                                 # http://host:port, without credentials
+    scheme: str                              # "http", "socks5" or "socks5h"
+    url: str                                 # scheme://host:port, without credentials
     host: str
     port: int
-    authorization: str | None                # Proxy-Authorization from user:password@
-    key: tuple[str, str, int, str | None]
+    authorization: str | None                # Proxy-Authorization (Basic) from user:password@
+    credentials: tuple[bytes, bytes] | None  # SOCKS5's username and password (RFC 1929)
+    key: tuple[str, str, str, int, str | None]
     def __init__(self, url: str) -> None: ...
-    def tunnel_request(self, target: _Target) -> bytes: ...
-
-def proxies_of(proxy: str | Mapping[str, str | None] | None) -> dict[str, _Proxy]: ...
+    def tunnel(self, target: _Target) -> Tunnel: ...
 
 def asks_close(headers: Iterable[tuple[str, str]]) -> bool: ...
 
@@ -43,7 +46,7 @@ class Plan:
                  rewind: Callable[[], bool] | None, client_close: bool,
                  replayable: bool,
                  args: PlanArgs | None = None, proxy: _Proxy | None = None,
-                 tunnel: bytes | None = None) -> None: ...
+                 tunnel: Tunnel | None = None) -> None: ...
     @property
     def method(self) -> str: ...
     @property
@@ -83,15 +86,16 @@ class Plan:
     def proxy(self) -> _Proxy | None:
         """The proxy to connect to instead of the URL's host, or None."""
     @property
-    def tunnel(self) -> bytes | None:
-        """The CONNECT request that opens the tunnel (https through a proxy), or None."""
+    def tunnel(self) -> Tunnel | None:
+        """The tunnel to open first (https through an HTTP proxy, any request
+        through SOCKS5), or None."""
 
 @disjoint_base
 class Planner:
     """Checks and encodes requests once: default headers, parsed URLs, cached plans."""
 
     def __init__(self, core: PoolCore, headers: list[tuple[str, str]], uds: str | None = None,
-                 proxies: dict[str, _Proxy] | None = None) -> None: ...
+                 routes: Routes | None = None) -> None: ...
     def plan(self, method: str, url: str, headers: HeaderSource, body: Body, params: Params,
              json: JSONInput, data: FormData = None, files: Files = None) -> Plan: ...
     def _target(self, url: str, params: Params) -> tuple[_Target, str, str]: ...

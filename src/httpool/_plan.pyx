@@ -21,6 +21,7 @@ from collections.abc import Iterable
 
 from httpool._conn import build_request_head
 from httpool._models import Headers
+from httpool.routes.tunnels import HttpConnect, Socks5
 from httpool.policies.forms import Multipart, encode_form
 
 from httpool._idle cimport OriginSlots, PoolCore
@@ -36,6 +37,7 @@ cdef enum:
     CACHE_SIZE = 512
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_PROXY_PORTS = {"http": 80, "socks5": 1080, "socks5h": 1080}
 
 
 class _Target:
@@ -87,60 +89,60 @@ class _Target:
 
 
 class _Proxy:
-    """An HTTP proxy from the pool's proxy= option, parsed once."""
+    """A proxy from the pool's proxy= option, parsed once: an HTTP proxy
+    (http://), or a SOCKS5 one (socks5://: the client resolves the URL's host;
+    socks5h://: the proxy does)."""
 
-    __slots__ = ("url", "host", "port", "authorization", "key")
+    __slots__ = ("scheme", "url", "host", "port", "authorization", "credentials", "key")
 
     def __init__(self, url: str) -> None:
         if not isinstance(url, str):
             raise TypeError(f"a proxy must be a str URL, not {type(url).__name__}")
-        target = _Target(url)
-        if target.scheme != "http":
-            raise ValueError(f"proxy {url!r}: only http:// proxies are supported "
-                             "(they carry https:// requests in CONNECT tunnels)")
+        scheme, sep, rest = url.partition("://")
+        scheme = scheme.lower()
+        if not sep or scheme not in _PROXY_PORTS:
+            raise ValueError(f"proxy {url!r}: only http://, socks5:// and socks5h:// proxies are "
+                             "supported (an http:// proxy carries https:// requests in CONNECT tunnels)")
+        # Parsed as an http:// URL, with the scheme's own default port.
+        target = _Target("http://" + rest)
         if target.path != "/":
             raise ValueError(f"proxy {url!r}: a proxy URL has no path or query")
+        self.scheme = scheme
         self.host = target.host
         self.port = target.port
+        if urllib.parse.urlsplit("http://" + rest).port is None:
+            self.port = _PROXY_PORTS[scheme]
+        bracketed = f"[{self.host}]" if ":" in self.host else self.host
         # The proxy's name in messages: its URL without the credentials.
-        self.url = f"http://{target.host_header}"
-        # user:password@ becomes Proxy-Authorization (Basic, RFC 9110 section 11.7.1).
+        self.url = f"{scheme}://{bracketed}:{self.port}"
+        # user:password@: Proxy-Authorization (Basic, RFC 9110 section 11.7.1)
+        # for an HTTP proxy, RFC 1929's username and password for SOCKS5.
         self.authorization = None
+        self.credentials = None
         if target.credentials is not None:
             userpass = ":".join(target.credentials).encode()
             self.authorization = "Basic " + base64.b64encode(userpass).decode("ascii")
+            if scheme != "http":
+                user, password = (part.encode() for part in target.credentials)
+                if not 1 <= len(user) <= 255 or len(password) > 255:
+                    raise ValueError(f"proxy {self.url}: a SOCKS5 username is 1 to 255 bytes, "
+                                     "a password at most 255 (RFC 1929)")
+                self.credentials = (user, password)
         # Part of the keys of the origins it carries: one proxy's connections
         # are never another's, nor a direct connection's.
-        self.key = ("proxy", self.host, self.port, self.authorization)
+        self.key = ("proxy", scheme, self.host, self.port, self.authorization)
 
-    def tunnel_request(self, target) -> bytes:
-        """The CONNECT request that opens a tunnel to target (RFC 9110 section 9.3.6)."""
+    def tunnel(self, target):
+        """What opens a tunnel to target through this proxy (httpool.routes.tunnels):
+        a CONNECT request (RFC 9110 section 9.3.6), or a SOCKS5 CONNECT."""
+        if self.scheme != "http":
+            return Socks5(target.host, target.port, self.scheme == "socks5h", self.credentials)
         bracketed = f"[{target.host}]" if ":" in target.host else target.host
         authority = f"{bracketed}:{target.port}"
         lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
         if self.authorization is not None:
             lines.append(f"Proxy-Authorization: {self.authorization}")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
-
-
-def proxies_of(proxy) -> dict:
-    """proxy= as scheme -> _Proxy: a URL for both schemes, or a mapping
-    {"http": url or None, "https": url or None}."""
-    if proxy is None:
-        return {}
-    if isinstance(proxy, str):
-        parsed = _Proxy(proxy)
-        return {"http": parsed, "https": parsed}
-    if not hasattr(proxy, "items"):
-        raise TypeError("proxy must be a URL or a mapping of scheme ('http', 'https') to URL, "
-                        f"not {type(proxy).__name__}")
-    proxies = {}
-    for scheme, url in proxy.items():
-        if scheme not in _DEFAULT_PORTS:
-            raise ValueError(f"proxy: unknown scheme {scheme!r}: expected 'http' or 'https'")
-        if url is not None:
-            proxies[scheme] = _Proxy(url)
-    return proxies
+        return HttpConnect(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"))
 
 
 def asks_close(headers) -> bool:
@@ -205,7 +207,7 @@ cdef class Plan:
     def __init__(self, str method, str url, str path, object target, OriginSlots slots,
                  bytes head, object body, object chunks, bint chunked, Py_ssize_t length,
                  object rewind, bint client_close, bint replayable, tuple args=None,
-                 object proxy=None, bytes tunnel=None):
+                 object proxy=None, object tunnel=None):
         self.method = method
         self.url = url
         self.path = path
@@ -227,9 +229,9 @@ cdef class Plan:
 
 
 cdef class Planner:
-    def __init__(self, PoolCore core, list headers, str uds=None, dict proxies=None):
+    def __init__(self, PoolCore core, list headers, str uds=None, object routes=None):
         self.core = core
-        self.proxies = proxies or {}
+        self.routes = routes
         self.via = "" if uds is None else f" (via {uds})"
         self.headers = headers
         self.default_close = asks_close(headers)
@@ -341,7 +343,7 @@ cdef class Planner:
         if chunks is not None:
             framing.append(("Transfer-Encoding", "chunked") if chunked
                            else ("Content-Length", str(length)))
-        proxy = self.proxies.get(target.scheme) if self.proxies else None
+        proxy = None if self.routes is None else self.routes.proxy_for(target)
         tunnel = None
         proxy_auth = None
         request_target = path
@@ -352,8 +354,9 @@ cdef class Planner:
             # (proxy.py) relay every later request on a connection to the
             # first request's origin.
             slots = self.core.slots(target.key + proxy.key, f"{target.origin} (via proxy {proxy.url})")
-            if target.scheme == "https":
-                tunnel = proxy.tunnel_request(target)
+            if target.scheme == "https" or proxy.scheme != "http":
+                # A tunnel (SOCKS5 carries plain HTTP in one too, sent as to the origin).
+                tunnel = proxy.tunnel(target)
             else:
                 # Forwarded by the proxy in absolute form (RFC 9112 section 3.2.2).
                 request_target = f"http://{target.host_header}{path}"

@@ -37,7 +37,7 @@ from httpool._models import (
     Timeout,
     TimeoutSource,
 )
-from httpool._plan import Plan, Planner, proxies_of
+from httpool._plan import Plan, Planner
 from httpool._reasons import CloseReason
 from httpool._request import Client
 from httpool._response import Response
@@ -47,6 +47,8 @@ from httpool._version import __version__
 from httpool.policies.decoding import ACCEPT_ENCODING
 from httpool.policies.flow import Flow, Policies
 from httpool.policies.retry import Retry
+from httpool.routes.addresses import ResolveSource, pinned_addresses
+from httpool.routes.proxies import ProxySource, routes_of
 
 if TYPE_CHECKING:
     from http.cookiejar import CookieJar
@@ -72,8 +74,6 @@ os.register_at_fork(after_in_child=_forget_in_child)
 
 # Pool.verify= and cert=: a path is a str or an os.PathLike.
 _Path = Union[str, "os.PathLike[str]"]
-# proxy=: one http:// proxy URL for every request, or one (or none) per scheme.
-ProxySource = str | Mapping[str, str | None] | None
 
 # The keywords of a (method, url, {keywords}) item of request_many.
 _ITEM_KEYWORDS = frozenset({"headers", "body", "params", "json", "data", "files", "auth", "cookies",
@@ -179,6 +179,8 @@ class Pool(Client):
         auth: AuthSource = None,
         uds: str | os.PathLike[str] | None = None,
         proxy: ProxySource = None,
+        trust_env: bool = True,
+        resolve: ResolveSource = None,
     ) -> None:
         _positive_int("max_connections_per_host", max_connections_per_host)
         _positive_int("max_connections", max_connections)
@@ -209,15 +211,16 @@ class Pool(Client):
         if overridden & _FRAMING or "host" in overridden:
             raise ValueError("default headers may not set Host, Content-Length or Transfer-Encoding")
         self._timeout = Timeout.coerce(timeout, Timeout())
-        tls = TLSConfig(verify, cert)
+        tls = TLSConfig(verify, cert, bool(trust_env))
         uds_path = None if uds is None else os.fspath(uds)
         if uds_path is not None and not isinstance(uds_path, str):
             raise TypeError(f"uds must be a str or os.PathLike[str], not {type(uds).__name__}")
-        proxies = proxies_of(proxy)
-        if proxies and uds_path is not None:
+        if proxy is not None and uds_path is not None:
             raise ValueError("pass either uds= or proxy=, not both")
+        # Requests over a Unix socket never go through the environment's proxies.
+        routes = routes_of(proxy, bool(trust_env) and uds_path is None)
         planner = Planner(self._core, [(n, v) for n, v in default if n.lower() not in overridden] + extra,
-                          uds_path, proxies)
+                          uds_path, routes)
         on_store = functools.partial(_start_policies, weakref.ref(self))
         jar = None
         if cookies is not None and cookies is not False:
@@ -229,7 +232,8 @@ class Pool(Client):
                             bool(follow_redirects), max_redirects, bool(allow_https_downgrade),
                             retry, self._core)
         self._setup(Settings(self._core, retries, max_drain, _seconds("max_drain_time", max_drain_time),
-                             parser_limits, tls, None if uds_path is None else os.fsencode(uds_path)),
+                             parser_limits, tls, None if uds_path is None else os.fsencode(uds_path),
+                             pinned_addresses(resolve)),
                     planner, self._timeout, policies)
         _pools.add(self)
 

@@ -53,6 +53,7 @@ cdef extern from "<netdb.h>" nogil:
         sockaddr* ai_addr
         char* ai_canonname
         addrinfo* ai_next
+    int AI_NUMERICHOST
     int getaddrinfo(const char* node, const char* service, const addrinfo* hints, addrinfo** res)
     void freeaddrinfo(addrinfo* res)
     const char* gai_strerror(int code)

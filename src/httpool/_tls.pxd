@@ -5,6 +5,7 @@ cdef class TLSConfig:
     cdef:
         readonly object verify        # True, False, a path, or an ssl.SSLContext
         readonly object cert          # None, a path, or (certificate, key)
+        readonly bint trust_env       # verify=True honours SSL_CERT_FILE and SSL_CERT_DIR
         object _context               # the SSLContext, built on first use
         readonly dict sessions        # origin key -> the last resumable ssl.SSLSession
 

@@ -100,12 +100,24 @@ def describe_tls_error(exc, str host) -> str:
     return f"TLS error: {exc}"
 
 
+def _context_without_environment():
+    """A default context that trusts OpenSSL's built-in locations, never
+    the ones SSL_CERT_FILE and SSL_CERT_DIR name (trust_env=False)."""
+    paths = ssl.get_default_verify_paths()
+    cafile = paths.openssl_cafile if os.path.isfile(paths.openssl_cafile) else None
+    capath = paths.openssl_capath if os.path.isdir(paths.openssl_capath) else None
+    if cafile is None and capath is None:
+        # Nothing to trust: every certificate check fails, which says so.
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return ssl.create_default_context(cafile=cafile, capath=capath)
+
+
 cdef class TLSConfig:
     """The pool's TLS options, checked when the pool is made; the
     SSLContext is built on the first https connection (loading the system's
     trust store takes milliseconds that plain HTTP users need not pay)."""
 
-    def __init__(self, verify=True, cert=None):
+    def __init__(self, verify=True, cert=None, bint trust_env=True):
         if isinstance(verify, ssl.SSLContext):
             if cert is not None:
                 raise ValueError("cert= cannot be combined with verify=<SSLContext>: "
@@ -129,6 +141,7 @@ cdef class TLSConfig:
                     raise ValueError(f"cert: no such file {os.fspath(f)!r}")
         self.verify = verify
         self.cert = cert
+        self.trust_env = trust_env
         self._context = None
         self.sessions = {}
 
@@ -141,7 +154,12 @@ cdef class TLSConfig:
         verify = self.verify
         if isinstance(verify, ssl.SSLContext):
             return verify   # the caller's, as given (ALPN included)
-        context = ssl.create_default_context()
+        if verify is True and not self.trust_env:
+            context = _context_without_environment()
+        else:
+            # The system's trust store, or the one SSL_CERT_FILE and
+            # SSL_CERT_DIR name: OpenSSL reads them in set_default_verify_paths.
+            context = ssl.create_default_context()
         if verify is False:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE

@@ -4,12 +4,15 @@ tests."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import httpool
 
 from support.processes import stop
 
@@ -47,3 +50,15 @@ def running_proxy(directory: Path, basic_auth: str | None = None,
         yield f"http://{HOST}:{_port_of(port_file, log, process, start_timeout)}"
     finally:
         stop(process)
+
+
+def dead_proxy() -> str:
+    """The URL of a port nobody listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def proxied(response: httpool.Response) -> bool:
+    """proxy.py adds Via to the requests it forwards (the first on each connection)."""
+    return any(name == "Via" for name, _ in response.json()["headers"])

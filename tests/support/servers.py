@@ -1008,7 +1008,8 @@ def partial_response_then_reset(part: bytes = STATUS_LINE_BYTE) -> Handler:
 
 
 @contextlib.contextmanager
-def full_backlog_listener(*, probe: float = 0.05, max_fill: int = 16) -> Iterator[Endpoint]:
+def full_backlog_listener(*, probe: float = 0.05, max_fill: int = 16, host: str = HOST,
+                          port: int = 0) -> Iterator[Endpoint]:
     """A listener that never accepts and whose accept queue is full, so a
     further connect() stays pending (a connect timeout on loopback).
 
@@ -1025,15 +1026,19 @@ def full_backlog_listener(*, probe: float = 0.05, max_fill: int = 16) -> Iterato
     dropped SYN and ``TcpExtSyncookiesSent`` stayed 0.  A blocking connect
     with a timeout raises TimeoutError.  It cannot pend forever: after
     ``tcp_syn_retries`` (6: ~127 s) connect() fails with ETIMEDOUT.
+
+    ``host`` and ``port`` place it (an IPv6 host such as ``::1`` too), e.g.
+    beside a server on 127.0.0.1 at the same port.
     """
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
     fill: list[socket.socket] = []
     try:
-        listener.bind((HOST, 0))
+        listener.bind((host, port))
         listener.listen(0)
         address = listener.getsockname()
         for _ in range(max_fill):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock = socket.socket(family, socket.SOCK_STREAM)
             fill.append(sock)
             sock.setblocking(False)
             sock.connect_ex(address)

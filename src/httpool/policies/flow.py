@@ -208,7 +208,7 @@ class Flow:
         """After a hop ended with an HTTPError: the Plan to send again (after
         self.delay seconds) when the pool's Retry says so, else raise exc.
         A connect error (not TLS: a certificate does not fix itself; nor a
-        proxy's 407 or 403) is always retried; a read error only when the
+        proxy that refused this client: ProxyError.refused) is always retried; a read error only when the
         request may be sent again."""
         self.delay = 0.0
         retry = self.policies.retry
@@ -217,7 +217,7 @@ class Flow:
             raise exc
         if isinstance(exc, (ConnectError, ConnectTimeout)) and not (
                 isinstance(exc, TLSError)
-                or (isinstance(exc, ProxyError) and exc.status_code in (403, 407))):
+                or (isinstance(exc, ProxyError) and exc.refused)):
             counter = _RETRIES_CONNECT
         elif (isinstance(exc, (ReadTimeout, WriteTimeout, ConnectionClosed, RemoteProtocolError))
                 and not isinstance(exc, DecodingError) and plan.replayable):
