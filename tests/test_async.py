@@ -667,3 +667,27 @@ def test_retry_delays_and_decoding(no_socket_leak, run):
                 assert stats.retries_status == 2 + 8 + 1   # the last one scheduled, then dropped
 
     run(main())
+
+
+def test_through_a_socks5_proxy_and_cancelled_mid_tunnel(no_socket_leak, run):
+    """A proxy's tunnel is the engine's too (Connection.tunnel_step): it
+    works under the loop, and a task cancelled while the proxy stalls its
+    greeting leaves nothing behind."""
+    from support.socks import SocksServer
+
+    async def main() -> None:
+        with ScriptedServer(keep_alive(b"tunnelled")) as server, SocksServer() as socks:
+            async with httpool.AsyncPool(proxy=socks.proxy_url()) as pool:
+                for _ in range(3):
+                    assert (await pool.get(server.url)).content == b"tunnelled"
+                async with pool.stream("GET", server.url) as r:
+                    assert await r.aread() == b"tunnelled"
+                assert settled(pool).opened == 1
+        with ScriptedServer(keep_alive(b"x")) as server, SocksServer(stall="greeting") as socks:
+            async with httpool.AsyncPool(proxy=socks.proxy_url()) as pool:
+                for delay in (0.0, 0.01):
+                    with pytest.raises(TimeoutError):
+                        await asyncio.wait_for(pool.get(server.url), delay)
+                    settled(pool)
+
+    run(main())
