@@ -37,6 +37,7 @@ cdef class AsyncDriver(Batch):
     """An AsyncPool's standing batch: requests come and go, on one loop."""
     cdef:
         Binding binding
+        double resolved_until         # when the batch's resolved names are dropped (hp_now)
 
     # Requests (every hop through the batch): a ticket to await, or to cancel.
     cdef Ticket submit(self, Plan plan, object flow, bint follows, Limits* limits)

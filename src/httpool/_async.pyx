@@ -49,6 +49,9 @@ blocking (``Exchange.abandon``).
 
 One pool, one loop: the driver is made on the first request, for the running
 loop; a request from another loop raises RuntimeError.
+
+Names: like a batch, the driver resolves each host once and keeps its
+addresses, for a minute (getaddrinfo blocks the loop for that call).
 """
 
 import asyncio
@@ -75,6 +78,7 @@ from httpool.policies.flow import Flow
 cdef object _get_running_loop = asyncio.get_running_loop
 cdef object CancelledError = asyncio.CancelledError
 cdef Py_ssize_t UNLIMITED = (<Py_ssize_t>1) << 62
+cdef double RESOLVED_FOR = 60.0   # seconds the standing batch keeps a host's addresses
 # An exchange driven alone (a stream's): its driver_flow, so that the batch leaves it be.
 cdef object _ALONE = object()
 
@@ -202,6 +206,11 @@ cdef class AsyncDriver(Batch):
     cdef Ticket submit(self, Plan plan, object flow, bint follows, Limits* limits):
         """Start a request; its result resolves ticket.future."""
         cdef Ticket ticket = Ticket.__new__(Ticket)
+        cdef double now = hp_now()
+        if now >= self.resolved_until:
+            # The batch's names, resolved once each, are kept a minute at most.
+            self.resolved.clear()
+            self.resolved_until = now + RESOLVED_FOR
         ticket.limits = limits[0]
         ticket.future = self.binding.loop.create_future()
         self.binding.bind()
@@ -263,8 +272,8 @@ cdef class AsyncDriver(Batch):
     cdef Exchange start(self, Plan plan, Limits* limits, Goal goal, double since):
         """A stream's exchange, begun (see wait). since: when its request's
         first hop began, or < 0 for now."""
-        cdef Exchange exchange = new_exchange(self.settings, plan, limits, None, self.registered,
-                                              self.bell)
+        cdef Exchange exchange = new_exchange(self.settings, plan, limits, self.resolved,
+                                              self.registered, self.bell)
         exchange.driver_flow = _ALONE
         exchange.begin(goal, hp_now(), since)
         return exchange
