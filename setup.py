@@ -233,7 +233,7 @@ def extension(name: str) -> Extension:
 
 
 MODULES = ("_reasons", "_parser", "_conn", "_tls", "_idle", "_plan", "_exchange", "_blocking",
-           "_response", "_request", "_batch", "bench._server")
+           "_response", "_request", "_batch", "_async", "bench._server")
 
 
 def _say_if_cythonizing() -> None:

@@ -123,11 +123,17 @@ class HttpoolDefaultPoolClient(HttpoolClient):
 # --- asyncio clients: c tasks pulling from a shared counter --------------------
 
 class AsyncClient(Client):
+    uvloop = False               # run on uvloop's loop instead of asyncio's default one
+
     def __init__(self, concurrency: int) -> None:
         super().__init__(concurrency)
         import asyncio
         self.asyncio = asyncio
-        self.loop = asyncio.new_event_loop()
+        if self.uvloop:
+            import uvloop
+            self.loop = uvloop.new_event_loop()
+        else:
+            self.loop = asyncio.new_event_loop()
         self.loop.run_until_complete(self.start())
 
     async def start(self):
@@ -183,6 +189,135 @@ class AiohttpClient(AsyncClient):
     async def status(self, url):
         async with self.session.get(url) as r:
             return r.status, await r.read()
+
+    async def aclose(self):
+        await self.session.close()
+
+
+class AiohttpUvloopClient(AiohttpClient):
+    name, modules = "aiohttp-uvloop", ("asyncio", "aiohttp", "uvloop")
+    uvloop = True
+
+
+class HttpoolAsyncClient(AsyncClient):
+    """httpool.AsyncPool on uvloop: c tasks awaiting pool.get(url)."""
+
+    name, modules, version_of = "httpool-async", ("httpool", "uvloop"), "httpool"
+    uvloop = True
+
+    async def start(self):
+        import httpool
+        c = self.concurrency
+        self.pool = httpool.AsyncPool(max_connections_per_host=c, max_connections=max(100, c),
+                                      max_idle_per_host=c)
+
+    async def get(self, url):
+        return (await self.pool.get(url)).content
+
+    async def status(self, url):
+        r = await self.pool.get(url)
+        return r.status_code, r.content
+
+    def opened(self) -> int:
+        return self.pool.stats().opened
+
+    async def aclose(self):
+        await self.pool.aclose()
+
+
+class HttpoolAsyncDefaultLoopClient(HttpoolAsyncClient):
+    name, modules = "httpool-async-asyncio", ("httpool",)
+    uvloop = False
+
+
+class PyreqwestAsyncClient(AsyncClient):
+    name, modules, version_of = "pyreqwest-async", ("pyreqwest.client",), "pyreqwest"
+
+    async def start(self):
+        from pyreqwest.client import ClientBuilder
+        self.client = ClientBuilder().build()
+
+    async def get(self, url):
+        return await (await self.client.get(url).build().send()).bytes()
+
+    async def status(self, url):
+        response = await self.client.get(url).build().send()
+        return response.status, await response.bytes()
+
+    async def aclose(self):
+        await self.client.close()
+
+
+class RnetAsyncClient(AsyncClient):
+    name, modules, version_of = "rnet-async", ("rnet",), "rnet"
+
+    async def start(self):
+        import rnet
+        self.client = rnet.Client()
+
+    async def get(self, url):
+        return await (await self.client.get(url)).bytes()
+
+    async def status(self, url):
+        response = await self.client.get(url)
+        return response.status, await response.bytes()
+
+    async def aclose(self):
+        pass
+
+
+class HttprAsyncClient(AsyncClient):
+    name, modules, version_of = "httpr-async", ("httpr",), "httpr"
+
+    async def start(self):
+        import httpr
+        self.client = httpr.AsyncClient()
+
+    async def get(self, url):
+        return (await self.client.get(url)).content
+
+    async def status(self, url):
+        r = await self.client.get(url)
+        return r.status_code, r.content
+
+    async def aclose(self):
+        pass
+
+
+class AiosonicClient(AsyncClient):
+    name, modules, version_of = "aiosonic", ("aiosonic",), "aiosonic"
+
+    async def start(self):
+        import aiosonic
+        from aiosonic.connectors import TCPConnector
+        from aiosonic.pools import PoolConfig
+        self.client = aiosonic.HTTPClient(
+            TCPConnector(pool_configs={":default": PoolConfig(size=self.concurrency)}))
+
+    async def get(self, url):
+        return await (await self.client.get(url)).content()
+
+    async def status(self, url):
+        r = await self.client.get(url)
+        return r.status_code, await r.content()
+
+    async def aclose(self):
+        await self.client.aclose()
+
+
+class CurlCffiAsyncClient(AsyncClient):
+    name, modules, version_of = "curl_cffi-async", ("curl_cffi.requests",), "curl_cffi"
+
+    async def start(self):
+        from curl_cffi import requests
+        self.session = requests.AsyncSession(max_clients=max(10, self.concurrency))
+
+    async def get(self, url):
+        return (await self.session.get(url)).content
+
+    async def status(self, url):
+        r = await self.session.get(url)
+        return r.status_code, r.content
 
     async def aclose(self):
         await self.session.close()
@@ -360,6 +495,11 @@ class PycurlMultiClient(Client):
 
 CLIENTS = {cls.name: cls for cls in (HttpoolClient, HttpoolDefaultPoolClient, AiohttpClient, HttpxAsyncClient,
                                      Urllib3Client, HttpxClient, PycurlMultiClient)}
+# The asyncio API against the async peers (bench/test_async_bench.py): c tasks on one loop.
+ASYNC_CLIENTS = {cls.name: cls for cls in (
+    HttpoolAsyncClient, HttpoolAsyncDefaultLoopClient, AiohttpUvloopClient, AiohttpClient,
+    PyreqwestAsyncClient, RnetAsyncClient, AiosonicClient, HttprAsyncClient, CurlCffiAsyncClient,
+    HttpxAsyncClient)}
 
 
 # --- peak memory -----------------------------------------------------------------
@@ -380,7 +520,7 @@ def peak_memory_kib() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Peak RSS of one client sending N requests.")
-    ap.add_argument("client", choices=sorted(CLIENTS) + ["python"])
+    ap.add_argument("client", choices=sorted(CLIENTS | ASYNC_CLIENTS) + ["python"])
     ap.add_argument("url")
     ap.add_argument("-n", type=int, default=10_000, help="requests (default 10,000)")
     ap.add_argument("-c", type=int, default=256, help="in flight (default 256)")
@@ -390,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {"client": args.client, "import_only": args.import_only,
               "requests": 0, "concurrency": args.c}
     if args.client != "python":
-        cls = CLIENTS[args.client]
+        cls = (CLIENTS | ASYNC_CLIENTS)[args.client]
         cls.import_modules()
         if not args.import_only:
             client = cls(args.c)

@@ -91,8 +91,8 @@ RSS_REQUESTS, RSS_CONCURRENCY = 10_000, 256
 _WRK_RUNS: dict[int, list] = {}
 
 
-def _skip_missing(name: str):
-    cls = CLIENTS[name]
+def _skip_missing(name: str, clients: dict = CLIENTS):
+    cls = clients[name]
     if not cls.available():
         pytest.skip(f"{name} is not installed (pip install -e '.[bench]' installs every peer)")
     return cls
@@ -184,12 +184,17 @@ _PARAMS = [(c, name) for c in LEVELS for name in _NAMES]
 @pytest.mark.parametrize(("concurrency", "client"), _PARAMS,
                          ids=[f"concurrency-{c}-{name}" for c, name in _PARAMS])
 def test_concurrency(request, bench_nginx, place, concurrency, client):
+    measure(request, bench_nginx, place, concurrency, client, CLIENTS, "concurrency")
+
+
+def measure(request, bench_nginx, place, concurrency, client, clients, bench):
+    """One client (of `clients`) at one level, or wrk; the group is `{bench}-{concurrency}`."""
     where = place(False)
     if client.startswith("wrk"):
         return _wrk(request, bench_nginx, where, concurrency, client)
-    cls = _skip_missing(client)
+    cls = _skip_missing(client, clients)
     benchmark = request.getfixturevalue("benchmark")
-    benchmark.group = f"concurrency-{concurrency}"
+    benchmark.group = f"{bench}-{concurrency}"
     url = bench_nginx.url + PATH
 
     accepts0, requests0 = _server_counts(bench_nginx)
@@ -223,7 +228,7 @@ def test_concurrency(request, bench_nginx, place, concurrency, client):
 
     # Each stub_status query is one connection and one request of its own.
     benchmark.extra_info.update(
-        bench="concurrency", client=client, version=cls.version(),
+        bench=bench, client=client, version=cls.version(),
         concurrency=concurrency, requests_per_call=REQUESTS, path=PATH,
         body_bytes=len(BODY), rounds=rounds,
         connections_opened=accepts1 - accepts0 - 1,
@@ -254,9 +259,13 @@ def _helper(client: str, url: str, import_only: bool) -> dict:
 def test_peak_rss(benchmark, bench_nginx, place, client):
     """Peak RSS of a fresh interpreter sending 10,000 requests, 256 in flight;
     the timed call is that whole process (start-up and imports included)."""
+    peak_rss(benchmark, bench_nginx, place, client, CLIENTS, "concurrency")
+
+
+def peak_rss(benchmark, bench_nginx, place, client, clients, bench):
     if client != "python":
-        _skip_missing(client)
-    benchmark.group = f"concurrency-rss-{RSS_CONCURRENCY}"
+        _skip_missing(client, clients)
+    benchmark.group = f"{bench}-rss-{RSS_CONCURRENCY}"
     where = place(False)
     url = bench_nginx.url + PATH
     baseline = _helper(client, url, import_only=True)
@@ -265,8 +274,8 @@ def test_peak_rss(benchmark, bench_nginx, place, client):
                        rounds=1, iterations=1)
     peak = runs[-1]
     benchmark.extra_info.update(
-        bench="concurrency-rss", client=client,
-        version=CLIENTS[client].version() if client in CLIENTS else sys.version.split()[0],
+        bench=f"{bench}-rss", client=client,
+        version=clients[client].version() if client in clients else sys.version.split()[0],
         requests=peak["requests"], concurrency=RSS_CONCURRENCY,
         baseline_kib=baseline["vmhwm_kib"], peak_kib=peak["vmhwm_kib"],
         baseline_ru_maxrss_kib=baseline["ru_maxrss_kib"], peak_ru_maxrss_kib=peak["ru_maxrss_kib"],

@@ -63,7 +63,7 @@ def stub_names(tree: ast.Module) -> dict[str, ast.stmt]:
     """Module-level names the stub declares (aliases such as `_Buffer = ...` excluded)."""
     names: dict[str, ast.stmt] = {}
     for node in tree.body:
-        if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             names[node.name] = node
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             names[node.target.id] = node
@@ -76,7 +76,7 @@ def stub_names(tree: ast.Module) -> dict[str, ast.stmt]:
 
 def member_kind(node: ast.stmt) -> str:
     """'method', or 'data' for a property, a field or an enum member."""
-    if isinstance(node, ast.FunctionDef):
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         decorators = {d.id if isinstance(d, ast.Name) else getattr(d, "attr", "")
                       for d in node.decorator_list}
         # a property's setter (@name.setter) is the same data member
@@ -88,7 +88,7 @@ def stub_members(cls: ast.ClassDef) -> dict[str, str]:
     """name -> kind of each member a stub class declares."""
     members: dict[str, str] = {}
     for node in cls.body:
-        if isinstance(node, ast.FunctionDef):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             members[node.name] = member_kind(node)
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             members[node.target.id] = "data"
@@ -151,7 +151,7 @@ def test_stub_names_exist_at_runtime(module):
     for name, node in declared.items():
         if isinstance(node, ast.ClassDef):
             assert isinstance(getattr(mod, name), type), f"{module}.{name} is not a class"
-        elif isinstance(node, ast.FunctionDef):
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             assert callable(getattr(mod, name)), f"{module}.{name} is not callable"
 
 

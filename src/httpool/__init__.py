@@ -1,5 +1,7 @@
 """httpool: a fast HTTP/1.1 client connection pool."""
 
+from httpool._async import AsyncResponse
+from httpool._async_pool import AsyncPool
 from httpool._exceptions import (
     BodyNotRepeatable,
     ConnectError,
@@ -32,6 +34,8 @@ from httpool.policies.auth import BasicAuth, DigestAuth
 from httpool.policies.retry import Retry
 
 __all__ = [
+    "AsyncPool",
+    "AsyncResponse",
     "Auth",
     "BasicAuth",
     "BodyNotRepeatable",

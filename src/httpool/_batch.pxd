@@ -32,6 +32,13 @@ cdef class Batch:
     cdef int _start_queued(self) except -1
     cdef int _begin(self, object index, Plan plan, object flow, bint follows,
                     double since) except -1
+    # Hooks a driver that waits in an event loop (httpool._async) fills in:
+    # the limits of the request at `index` (a batch's are all the same), an
+    # exchange that needs nothing more (its result, or its Flow's next hop),
+    # and a request's result.
+    cdef Limits* _limits_for(self, object index)
+    cdef int _done(self, Exchange exchange) except -1
+    cdef int _finished(self, object index, object result) except -1
     cdef object _response(self, Exchange exchange)
     cdef int _next_hop(self, Exchange exchange, Plan plan, object flow) except -1
     cdef int _start_delayed(self, double now) except -1
@@ -39,6 +46,9 @@ cdef class Batch:
     cdef int _follow(self, Exchange exchange) except -1
     cdef int _forget_fd(self, Exchange exchange) except -1
     cdef int _watch(self, Exchange exchange, int fd, unsigned int events) except -1
-    cdef int _poll(self) except -1
+    # The nearest wake-up (a deadline, a delayed hop), < 0 for none.
+    cdef double _nearest(self)
+    # Wait for events (block: until the nearest wake-up; else not at all), then handle them.
+    cdef int _poll(self, bint block) except -1
     cdef int _serve_waiting(self) except -1
     cdef int _expire(self, double now) except -1

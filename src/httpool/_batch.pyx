@@ -114,8 +114,18 @@ cdef class Batch:
                 break
             if self.in_flight == 0:
                 return None
-            self._poll()
+            self._poll(True)
         return self.finished.popleft()
+
+    def poll_done(self):
+        """next_done() without waiting, for a driver that waits in an event
+        loop (httpool._async): (index, Response or exception), None when all
+        finished, or () when none is ready yet (wait for epfd or nearest())."""
+        if not self.finished:
+            self._start_more()
+        if self.finished:
+            return self.finished.popleft()
+        return None if self.in_flight == 0 else ()
 
     cdef int _start_more(self) except -1:
         if self.starting:
@@ -137,7 +147,8 @@ cdef class Batch:
 
     cdef int _begin(self, object index, Plan plan, object flow, bint follows,
                     double since) except -1:
-        cdef Exchange exchange = new_exchange(self.settings, plan, &self.limits, self.resolved,
+        cdef Limits* limits = self._limits_for(index)
+        cdef Exchange exchange = new_exchange(self.settings, plan, limits, self.resolved,
                                               self.registered, self.bell)
         exchange.driver_index = index
         exchange.driver_flow = flow
@@ -149,9 +160,11 @@ cdef class Batch:
         if flow is not None:
             # The Flow keeps no retry's wait past the request's total deadline
             # (hp_now() and time.monotonic() read the same clock).
-            flow.deadline = (exchange.since + self.limits.total if self.limits.total >= 0
-                             else -1.0)
+            flow.deadline = exchange.since + limits.total if limits.total >= 0 else -1.0
         return self._follow(exchange)
+
+    cdef Limits* _limits_for(self, object index):
+        return &self.limits
 
     cdef int _next_hop(self, Exchange exchange, Plan plan, object flow) except -1:
         """Start the hop its Flow returned, now or after the delay it says."""
@@ -173,44 +186,12 @@ cdef class Batch:
         cdef Need need = exchange.need
         cdef int fd = -1
         cdef unsigned int events = EPOLLIN if need == NEED_READ else EPOLLIN | EPOLLOUT
-        cdef Response response
-        cdef object result
-        cdef Plan plan
         if need == NEED_READ or need == NEED_WRITE:
             fd = exchange.conn.waits_on(&events)
         if exchange.driver_fd >= 0 and exchange.driver_fd != fd:
             self._forget_fd(exchange)
         if need == NEED_DONE:
-            result = exchange.error
-            if result is not None and exchange.driver_flow is not None:
-                try:
-                    plan = exchange.driver_flow.failed(result)   # else it raises the error
-                except Exception as exc:
-                    result = exc
-                else:
-                    self._next_hop(exchange, plan, exchange.driver_flow)
-                    return 0   # its retry is in flight, or delayed, in its place
-            elif result is None:
-                try:
-                    result = self._response(exchange)
-                except Exception as exc:
-                    result = exc
-                if result is None:
-                    return 0   # its next hop is in flight in its place
-            self.in_flight -= 1
-            if isinstance(result, Response):
-                (<Response>result).index = exchange.driver_index
-            else:
-                try:
-                    result.index = exchange.driver_index
-                except AttributeError:
-                    pass
-            self.finished.append((exchange.driver_index, result))
-            if self.core.debug:
-                self.core.flush_log()
-            # A connection just went back to the idle stack: the next queued
-            # exchange takes it now, before more completions overflow max_idle_per_host.
-            return self._start_more()
+            return self._done(exchange)
         if need == NEED_SLOT:
             self.waiting.append(exchange)
         else:
@@ -219,6 +200,46 @@ cdef class Batch:
             exchange.driver_at = exchange.wake_at
             self.sequence += 1
             heappush(self.deadlines, (exchange.wake_at, self.sequence, exchange))
+        return 0
+
+    cdef int _done(self, Exchange exchange) except -1:
+        """An exchange needs nothing more: its request's result, or its next hop."""
+        cdef object result
+        cdef Plan plan
+        result = exchange.error
+        if result is not None and exchange.driver_flow is not None:
+            try:
+                plan = exchange.driver_flow.failed(result)   # else it raises the error
+            except Exception as exc:
+                result = exc
+            else:
+                self._next_hop(exchange, plan, exchange.driver_flow)
+                return 0   # its retry is in flight, or delayed, in its place
+        elif result is None:
+            try:
+                result = self._response(exchange)
+            except Exception as exc:
+                result = exc
+            if result is None:
+                return 0   # its next hop is in flight in its place
+        self.in_flight -= 1
+        self._finished(exchange.driver_index, result)
+        if self.core.debug:
+            self.core.flush_log()
+        # A connection just went back to the idle stack: the next queued
+        # exchange takes it now, before more completions overflow max_idle_per_host.
+        return self._start_more()
+
+    cdef int _finished(self, object index, object result) except -1:
+        """A request's result (a Response or an exception) is in."""
+        if isinstance(result, Response):
+            (<Response>result).index = index
+        else:
+            try:
+                result.index = index
+            except AttributeError:
+                pass
+        self.finished.append((index, result))
         return 0
 
     cdef object _response(self, Exchange exchange):
@@ -272,33 +293,39 @@ cdef class Batch:
         exchange.driver_fd = fd
         return 0
 
-    cdef int _poll(self) except -1:
-        cdef epoll_event events[MAX_EVENTS]
-        cdef int n, i, fd, err, ms = -1
-        cdef double nearest, now
-        cdef bint rung = False
+    cdef double _nearest(self):
+        """The nearest deadline of an exchange still in flight, or of a
+        delayed hop; < 0 for none. Stale entries of the heap go."""
         cdef Exchange exchange
         cdef tuple top
-        if self.bell.arm():
-            # A waiter of this batch was served while it ran (its own release
-            # handed a connection on): no sleep, no eventfd.
-            return self._serve_waiting()
-        # The nearest deadline of an exchange still in flight; stale entries go.
         while self.deadlines:
             top = self.deadlines[0]
             exchange = top[2]
             if exchange.need != NEED_DONE and exchange.driver_at == top[0]:
                 break
             heappop(self.deadlines)
-        if self.deadlines or self.delayed:
-            if not self.deadlines:
-                nearest = self.delayed[0][0]
-            elif not self.delayed:
-                nearest = self.deadlines[0][0]
-            else:
-                nearest = min(self.deadlines[0][0], self.delayed[0][0])
+        if not self.deadlines:
+            return self.delayed[0][0] if self.delayed else -1.0
+        if not self.delayed:
+            return self.deadlines[0][0]
+        return min(self.deadlines[0][0], self.delayed[0][0])
+
+    cdef int _poll(self, bint block) except -1:
+        """Wait (block: until the nearest deadline; else not at all) for
+        events, then run what they and the passed deadlines say."""
+        cdef epoll_event events[MAX_EVENTS]
+        cdef int n, i, fd, err, ms = 0
+        cdef double nearest, now
+        cdef bint rung = False
+        cdef Exchange exchange
+        if block:
+            if self.bell.arm():
+                # A waiter of this batch was served while it ran (its own
+                # release handed a connection on): no sleep, no eventfd.
+                return self._serve_waiting()
+            nearest = self._nearest()
             now = hp_now()
-            ms = 0 if nearest <= now else <int>((nearest - now) * 1000.0) + 1
+            ms = -1 if nearest < 0 else 0 if nearest <= now else <int>((nearest - now) * 1000.0) + 1
         with nogil:
             n = epoll_wait(self.epfd, events, MAX_EVENTS, ms)
             err = errno

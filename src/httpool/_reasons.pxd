@@ -21,7 +21,8 @@ cdef enum:
     CLOSE_POOL_FULL           # no room in the idle stack, or evicted for another origin
     CLOSE_POOL_CLOSE          # pool.close(), or a fork left it to the parent
     CLOSE_ABANDONED           # given up by the caller: a response garbage-collected with its body
-                              # unread, or a request in flight when its batch was closed
+                              # unread, a request in flight when its batch was closed, or an
+                              # asyncio task cancelled mid-request
     CLOSE_EARLY_RESPONSE      # the server answered before the request body was sent whole;
                               # the rest was not sent
     CLOSE_DRAIN_TIME          # an unread body took longer than max_drain_time to drain

@@ -29,7 +29,7 @@ CLOSE_ROWS = (
     (CLOSE_POOL_CLOSE, "pool_close", "pool.close(), or a fork left it to the parent"),
     (CLOSE_ABANDONED, "abandoned",
      "given up by the caller: a response garbage-collected with its body unread, "
-     "or a request in flight when its batch was closed"),
+     "a request in flight when its batch was closed, or an asyncio task cancelled mid-request"),
     (CLOSE_EARLY_RESPONSE, "early_response",
      "the server answered before the request body was sent whole; the rest was not sent"),
     (CLOSE_DRAIN_TIME, "drain_time", "an unread body took longer than max_drain_time to drain"),

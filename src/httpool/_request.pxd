@@ -22,9 +22,30 @@ cdef class Client:
     cdef Response _send(self, str method, str url, object headers, object body, object params,
                         object json, object data, object files, object auth, object cookies,
                         object follow_redirects, object timeout, Goal goal)
+    # Shared with the asyncio API (httpool._async): which requests take the
+    # plain path, and the Flow of the others.
+    cdef Plan _plain_plan(self, str method, str url, object headers, object body, object params,
+                          object json, object data, object files, object auth, object cookies)
+    cdef object _flow(self, str method, str url, object headers, object body, object params,
+                      object json, object data, object files, object auth, object cookies,
+                      object follow_redirects)
     cdef Exchange _run(self, Plan plan, Limits* limits, Goal goal, double since)
     cdef Response _run_flow(self, object flow, Limits* limits, Goal goal)
-    cdef Response _attempt(self, object flow, Plan plan, double since, Limits* limits, Goal goal)
-    cdef Response _hops(self, object flow, Response response, double since, Limits* limits,
-                        Goal goal)
+    cdef Response _hops(self, object steps, double since, Limits* limits, Goal goal)
     cdef int _check_logging(self, double now) except -1
+
+
+cdef class BlockingHop:
+    """What the blocking API does for each step of hop_steps() (run_hops)."""
+    cdef:
+        Client client
+        double since                  # when the request began
+        Limits limits
+        Goal goal
+
+
+# The steps hop_steps() yields (tuples of the step and its argument).
+cdef enum HopStep:
+    HOP_SEND = 0        # (HOP_SEND, Plan): send back its Response, or throw its HTTPError
+    HOP_CLOSE = 1       # (HOP_CLOSE, Response): release it (drain)
+    HOP_WAIT = 2        # (HOP_WAIT, seconds): wait before the next hop

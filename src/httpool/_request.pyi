@@ -1,3 +1,5 @@
+from collections.abc import Generator
+
 from typing_extensions import disjoint_base
 
 from httpool._exchange import Settings
@@ -14,9 +16,9 @@ from httpool._models import (
     Timeout,
     TimeoutSource,
 )
-from httpool._plan import Planner
+from httpool._plan import Plan, Planner
 from httpool._response import Response
-from httpool.policies.flow import Policies
+from httpool.policies.flow import Flow, Policies
 
 # The keywords of every request method, as httpool.Pool documents them:
 #   headers: a mapping or (name, value) pairs, str or bytes (Latin-1)
@@ -89,3 +91,20 @@ class Client:
                      auth: AuthSource, cookies: CookieSource, follow_redirects: bool | None,
                      timeout: TimeoutSource) -> Response: ...
     def _send_request(self, request: Request, timeout: TimeoutSource, stream: bool) -> Response: ...
+
+# A step of hop_steps(): (HOP_SEND = 0, Plan), (HOP_CLOSE = 1, Response) or (HOP_WAIT = 2, seconds).
+_HopStep = tuple[int, Plan] | tuple[int, Response] | tuple[int, float]
+
+def hop_steps(flow: Flow, response: Response | None, since: float,
+              total: float) -> Generator[_HopStep, Response | None, Response]: ...
+def _attempt_steps(flow: Flow, plan: Plan) -> Generator[_HopStep, Response | None, Response]: ...
+# hop: a BlockingHop, or httpool._async.AsyncHop (send, close, wait).
+async def run_hops(steps: Generator[_HopStep, Response | None, Response], hop: object) -> Response: ...
+
+@disjoint_base
+class BlockingHop:
+    """The blocking API's side of run_hops()."""
+
+    async def send(self, plan: Plan) -> Response: ...
+    async def close(self, response: Response) -> None: ...
+    async def wait(self, seconds: float) -> None: ...

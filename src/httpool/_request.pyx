@@ -126,25 +126,42 @@ cdef class Client:
         cdef Limits limits = self.limits
         if timeout is not None:
             limits = limits_of(Timeout.coerce(timeout, self.timeout))
+        plan = self._plain_plan(method, url, headers, body, params, json, data, files, auth,
+                                cookies)
+        if plan is not None:
+            exchange = self._run(plan, &limits, goal, -1.0)
+            response = response_of(exchange)
+            if redirect_status(exchange.status_code) and (
+                    self.follows if follow_redirects is None else follow_redirects):
+                # A redirect to follow: a Flow takes over from this first hop.
+                return self._hops(hop_steps(Flow.after(self._policies, plan), response,
+                                            exchange.since, limits.total),
+                                  exchange.since, &limits, goal)
+            if exchange.sets_cookie:
+                self._policies.keep_cookies(response)
+            return response
+        return self._run_flow(self._flow(method, url, headers, body, params, json, data, files,
+                                         auth, cookies, follow_redirects), &limits, goal)
+
+    cdef Plan _plain_plan(self, str method, str url, object headers, object body, object params,
+                          object json, object data, object files, object auth, object cookies):
+        """The Plan of a request that needs no Flow from its start (none of
+        the policies applies to it), else None."""
+        cdef Plan plan
         if auth is None and cookies is None and not self.uses_policies:
             plan = self._planner.plan(method, url, headers, body, params, json, data, files)
             if not plan.has_credentials:
-                exchange = self._run(plan, &limits, goal, -1.0)
-                response = response_of(exchange)
-                if redirect_status(exchange.status_code) and (
-                        self.follows if follow_redirects is None else follow_redirects):
-                    # A redirect to follow: a Flow takes over from this first hop.
-                    return self._hops(Flow.after(self._policies, plan), response, exchange.since,
-                                      &limits, goal)
-                if exchange.sets_cookie:
-                    self._policies.keep_cookies(response)
-                return response
-        return self._run_flow(
-            Flow(self._policies, Request(method, url, headers=headers, body=body, params=params,
-                                         json=json, data=data, files=files, auth=auth,
-                                         cookies=cookies, follow_redirects=follow_redirects),
-                 True),
-            &limits, goal)
+                return plan
+        return None
+
+    cdef object _flow(self, str method, str url, object headers, object body, object params,
+                      object json, object data, object files, object auth, object cookies,
+                      object follow_redirects):
+        """The Flow of a request that needs one."""
+        return Flow(self._policies, Request(method, url, headers=headers, body=body, params=params,
+                                            json=json, data=data, files=files, auth=auth,
+                                            cookies=cookies, follow_redirects=follow_redirects),
+                    True)
 
     cdef Exchange _run(self, Plan plan, Limits* limits, Goal goal, double since):
         cdef double now = hp_now()
@@ -162,39 +179,20 @@ cdef class Client:
 
     cdef Response _run_flow(self, object flow, Limits* limits, Goal goal):
         """Every hop of a request with policies, within one total deadline."""
-        cdef Plan plan = flow.first()
         cdef double since = hp_now()
-        _set_deadline(flow, since, limits)
-        return self._hops(flow, self._attempt(flow, plan, since, limits, goal), since, limits,
-                          goal)
+        return self._hops(hop_steps(flow, None, since, limits.total), since, limits, goal)
 
-    cdef Response _attempt(self, object flow, Plan plan, double since, Limits* limits, Goal goal):
-        """One hop's response; when it fails, its Flow may send it again (a
-        Retry's), after the delay it says."""
-        while True:
-            try:
-                return response_of(self._run(plan, limits, goal, since))
-            except HTTPError as exc:
-                plan = flow.failed(exc)   # else it raises exc
-            _wait(flow.delay)
-
-    cdef Response _hops(self, object flow, Response response, double since, Limits* limits,
-                        Goal goal):
-        """The hops after `response`, as its Flow says, until the final one."""
-        cdef Plan plan
-        _set_deadline(flow, since, limits)
-        while True:
-            try:
-                plan = flow.next(response)
-            except BaseException:
-                response.close()
-                raise
-            if plan is None:
-                return flow.finish(response)
-            # An intermediate response of a stream: drained, so its connection is reused.
-            response.close()
-            _wait(flow.delay)
-            response = self._attempt(flow, plan, since, limits, goal)
+    cdef Response _hops(self, object steps, double since, Limits* limits, Goal goal):
+        """Carry out the steps of hop_steps(), waiting in this thread."""
+        cdef BlockingHop hop = BlockingHop.__new__(BlockingHop)
+        hop.client, hop.since, hop.limits, hop.goal = self, since, limits[0], goal
+        hops = run_hops(steps, hop)
+        try:
+            hops.send(None)   # its steps never suspend: it runs to the end here
+        except StopIteration as stop:
+            return stop.value
+        hops.close()
+        raise RuntimeError("a blocking hop suspended")
 
     cdef int _check_logging(self, double now) except -1:
         # Asking logging costs a Python call: once a second is enough to
@@ -204,15 +202,84 @@ cdef class Client:
         return 0
 
 
-cdef inline int _set_deadline(object flow, double since, Limits* limits) except -1:
+async def run_hops(object steps, object hop):
+    """Carry out the steps of hop_steps() (below) with `hop`, which sends a
+    hop (``await hop.send(plan)``: its Response, or its HTTPError raised),
+    releases an intermediate response (``hop.close``) and waits a Retry's
+    delay (``hop.wait``): a BlockingHop's never suspend (Client._hops runs
+    this coroutine to its end in one send()), the asyncio API's await the
+    loop (httpool._async). The final response."""
+    cdef object result = None
+    cdef object error = None
+    while True:
+        try:
+            step = steps.send(result) if error is None else steps.throw(error)
+        except StopIteration as stop:
+            return stop.value
+        result = error = None
+        if step[0] == HOP_SEND:
+            try:
+                result = await hop.send(step[1])
+            except HTTPError as exc:
+                error = exc
+        elif step[0] == HOP_CLOSE:
+            await hop.close(step[1])
+        elif step[1] > 0:
+            await hop.wait(step[1])
+
+
+cdef class BlockingHop:
+    """The blocking API's side of run_hops()."""
+
+    async def send(self, Plan plan):
+        return response_of(self.client._run(plan, &self.limits, self.goal, self.since))
+
+    async def close(self, Response response):
+        response.close()
+
+    async def wait(self, double seconds):
+        time.sleep(seconds)   # releases the GIL
+
+
+def hop_steps(object flow, Response response, double since, double total):
+    """The hops of a request with policies, as steps its driver carries out:
+    the blocking API (Client._hops) and the asyncio API's streams
+    (httpool._async) run this one loop. It yields (HOP_SEND, plan): send
+    back the hop's Response, or throw its HTTPError in; (HOP_CLOSE,
+    response): release that intermediate response (drained, so its
+    connection is reused); (HOP_WAIT, seconds): a Retry's delay. It returns
+    the final response. response: the first hop's, when it went without a
+    Flow (a redirect to follow), else None. since: when the request began;
+    total: its total deadline in seconds (< 0: none), which spans every hop."""
+    cdef Plan plan = None
     # The Flow keeps no retry's wait past the request's total deadline.
     # (hp_now() and time.monotonic() read the same clock: CLOCK_MONOTONIC.)
-    flow.deadline = since + limits.total if limits.total >= 0 else -1.0
-    return 0
+    flow.deadline = since + total if total >= 0 else -1.0
+    if response is None:
+        response = yield from _attempt_steps(flow, flow.first())
+    while True:
+        error = None
+        try:
+            plan = flow.next(response)
+        except BaseException as exc:
+            error = exc
+        if error is not None:
+            yield (HOP_CLOSE, response)
+            raise error
+        if plan is None:
+            return flow.finish(response)
+        yield (HOP_CLOSE, response)
+        response = yield from _attempt_steps(flow, plan)
 
 
-cdef inline int _wait(double delay) except -1:
-    # A Retry's wait before the next hop: time.sleep releases the GIL.
-    if delay > 0:
-        time.sleep(delay)
-    return 0
+def _attempt_steps(object flow, Plan plan):
+    """One hop: its response; when it fails, its Flow may send it again (a
+    Retry's), after the delay it says."""
+    if flow.delay > 0:
+        yield (HOP_WAIT, flow.delay)
+    while True:
+        try:
+            return (yield (HOP_SEND, plan))
+        except HTTPError as exc:
+            plan = flow.failed(exc)   # else it raises exc
+        yield (HOP_WAIT, flow.delay)

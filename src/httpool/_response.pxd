@@ -30,6 +30,15 @@ cdef class Response:
 cdef bint redirect_status(int status) noexcept
 # The response of an exchange whose head arrived (its body too, when finished).
 cdef Response response_of(Exchange exchange)
+# The same, filling a new response of a subclass (httpool._async.AsyncResponse).
+cdef Response fill_response(Response response, Exchange exchange)
+# The exchange read() reads the body from (it raises if there is none).
+cdef Exchange _to_read(Response response)
+# The body, once read whole: kept, and decoded.
+cdef int _took_body(Response response, bytes content) except -1
+# The pieces iter_bytes() yields: of a body read whole, and of each chunk received.
+cdef object _whole_body(Response response, Py_ssize_t chunk_size, object decoder)
+cdef object _pieces(bytes chunk, Py_ssize_t chunk_size, object decoder)
 # Let go of a finished exchange (its connection is back): a kept response
 # holds only what it shows.
 cdef int _forget_exchange(Response response) except -1

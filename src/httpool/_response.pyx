@@ -35,7 +35,11 @@ cdef Response response_of(Exchange exchange):
     """The response of an exchange whose head arrived. A body with a
     Content-Encoding is decoded (whole when it was read whole): it may raise
     DecodingError, after the connection went back."""
-    cdef Response response = Response.__new__(Response)
+    return fill_response(Response.__new__(Response), exchange)
+
+
+cdef Response fill_response(Response response, Exchange exchange):
+    """response_of() into a new Response of a subclass (httpool._async's)."""
     cdef str version = exchange.version
     response.status_code = exchange.status_code
     response._reason = exchange.reason
@@ -93,6 +97,42 @@ cdef bytes _next_chunk(Response response, Py_ssize_t max_bytes):
         return exchange.read_some(max_bytes)
     finally:
         _forget_exchange(response)
+
+
+cdef object _whole_body(Response response, Py_ssize_t chunk_size, object decoder):
+    """The pieces of a body read whole (as received when decoder is None)."""
+    cdef bytes content = response._content
+    if decoder is None and response._raw is not None:
+        content = response._raw
+    return [content[start:start + chunk_size] for start in range(0, len(content), chunk_size)]
+
+
+cdef object _pieces(bytes chunk, Py_ssize_t chunk_size, object decoder):
+    """The pieces to yield for one chunk received (b"": the end of the body)."""
+    if decoder is None:
+        return (chunk,) if chunk else ()
+    if chunk:
+        return decoder.iter_decode(chunk, chunk_size)
+    chunk = decoder.finish()
+    return [chunk[start:start + chunk_size] for start in range(0, len(chunk), chunk_size)]
+
+
+cdef Exchange _to_read(Response response):
+    """The exchange to read a body from, which no iter_bytes() took part of."""
+    if response._streamed:
+        raise RuntimeError(f"the body of {response!r} was already consumed by iter_bytes()")
+    if response._exchange is None:
+        raise RuntimeError(f"the body of {response!r} was released before it was read")
+    return response._exchange
+
+
+cdef int _took_body(Response response, bytes content) except -1:
+    """The whole body is read: keep it, decoded."""
+    response._content = content
+    if response._decoder is not None:
+        response._raw = content
+        response._content = _decoded(response, content)
+    return 0
 
 
 def _parsed(str url):
@@ -185,21 +225,15 @@ cdef class Response:
 
     def read(self):
         """Read the whole body (once) and return it."""
-        cdef Exchange exchange = self._exchange
+        cdef Exchange exchange
         if self._content is None:
-            if self._streamed:
-                raise RuntimeError(f"the body of {self!r} was already consumed by iter_bytes()")
-            if exchange is None:
-                raise RuntimeError(f"the body of {self!r} was released before it was read")
+            exchange = _to_read(self)
             try:
                 exchange.want(GOAL_BODY)
                 drive(exchange)
-                self._content = exchange.content
             finally:
                 _forget_exchange(self)
-            if self._decoder is not None:
-                self._raw = self._content
-                self._content = _decoded(self, self._raw)
+            _took_body(self, exchange.content)
         return self._content
 
     @property
@@ -254,26 +288,14 @@ cdef class Response:
             raise RuntimeError(f"the body of {self!r} was released before it was read")
 
     def _iter_body(self, Py_ssize_t chunk_size, decoder):
-        content = self._content
-        if content is not None:
-            if decoder is None and self._raw is not None:
-                content = self._raw
-            for start in range(0, len(content), chunk_size):
-                yield content[start:start + chunk_size]
+        if self._content is not None:
+            yield from _whole_body(self, chunk_size, decoder)
             return
         self._streamed = True
         while True:
             chunk = _next_chunk(self, chunk_size)
-            if decoder is None:
-                if not chunk:
-                    return
-                yield chunk
-            elif chunk:
-                yield from decoder.iter_decode(chunk, chunk_size)
-            else:
-                chunk = decoder.finish()
-                for start in range(0, len(chunk), chunk_size):
-                    yield chunk[start:start + chunk_size]
+            yield from _pieces(chunk, chunk_size, decoder)
+            if not chunk:
                 return
 
     @property
