@@ -70,17 +70,18 @@ def rps(bench: dict) -> float:
     return bench["extra_info"]["requests_per_call"] / bench["stats"]["median"]
 
 
-def load(path: str) -> tuple[dict, dict, dict]:
-    """{level: {client: entry}}, {client: RSS entry} and the whole document."""
+def load(path: str, kind: str = "concurrency") -> tuple[dict, dict, dict]:
+    """{level: {client: entry}}, {client: RSS entry} and the whole document,
+    of the benchmarks of `kind` (extra_info["bench"]: "concurrency", "async")."""
     with open(path, encoding="utf-8") as f:
         doc = json.load(f)
     levels: dict = defaultdict(dict)
     memory: dict = {}
     for bench in doc.get("benchmarks", []):
         info = bench.get("extra_info", {})
-        if info.get("bench") == "concurrency":
+        if info.get("bench") == kind:
             levels[info["concurrency"]][info["client"]] = bench
-        elif info.get("bench") == "concurrency-rss":
+        elif info.get("bench") == f"{kind}-rss":
             memory[info["client"]] = bench
     return dict(sorted(levels.items())), memory, doc
 
@@ -127,10 +128,10 @@ def header(levels: dict, memory: dict, doc: dict) -> str:
             if client != "python":
                 versions.setdefault(library, info.get("version"))
             server = server or info.get("server")
-            if info.get("bench") == "concurrency":
+            if not info.get("bench", "").endswith("-rss"):
                 placement = placement or info.get("placement")
     parts = [f"{c} {v}" if c != "pycurl" else f"pycurl (libcurl {v.split()[0]})"
-             for c, v in versions.items() if v]
+             for c, v in versions.items() if v and v != "?"]
     return (f"{cpu}{f' ({count} CPUs)' if count else ''}, "
             f"{machine.get('python_implementation', 'Python')} {machine.get('python_version', '?')}; "
             + ", ".join(parts)
