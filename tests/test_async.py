@@ -32,6 +32,8 @@ from support.servers import (
 uvloop = pytest.importorskip("uvloop")
 
 LOOPS = ["asyncio", "uvloop"]
+# The ways to cancel an awaited request; asyncio.timeout() is Python 3.11's.
+CANCELLERS = ("timeout", "wait_for", "cancel") if hasattr(asyncio, "timeout") else ("wait_for", "cancel")
 
 
 @pytest.fixture(params=LOOPS)
@@ -253,13 +255,14 @@ def test_cancel_at_every_point(no_socket_leak, run, scenario):
         with ScriptedServer(handler) as server:
             async with httpool.AsyncPool(**options) as pool:
                 for delay in (0.0, 0.001, 0.005, 0.02, 0.06):
-                    for how in ("timeout", "wait_for", "cancel"):
+                    for how in CANCELLERS:
                         if how == "timeout":
                             with pytest.raises(TimeoutError):
                                 async with asyncio.timeout(delay):
                                     await operation(pool, server.url)
                         elif how == "wait_for":
-                            with pytest.raises(TimeoutError):
+                            # asyncio.TimeoutError: builtins.TimeoutError from Python 3.11 on.
+                            with pytest.raises(asyncio.TimeoutError):
                                 await asyncio.wait_for(operation(pool, server.url), delay)
                         else:
                             task = asyncio.ensure_future(operation(pool, server.url))
@@ -283,7 +286,7 @@ def test_cancel_while_waiting_for_a_slot(no_socket_leak, run):
                 holder = asyncio.ensure_future(pool.get(server.url))
                 await asyncio.sleep(0.02)
                 for delay in (0.0, 0.001, 0.01):
-                    with pytest.raises(TimeoutError):
+                    with pytest.raises(asyncio.TimeoutError):
                         await asyncio.wait_for(pool.get(server.url), delay)
                     assert pool.stats().waiting == 0
                 holder.cancel()
@@ -300,7 +303,7 @@ def test_cancel_while_connecting(no_socket_leak, run):
         with full_backlog_listener() as listener:
             async with httpool.AsyncPool() as pool:
                 for delay in (0.0, 0.005, 0.05):
-                    with pytest.raises(TimeoutError):
+                    with pytest.raises(asyncio.TimeoutError):
                         await asyncio.wait_for(pool.get(f"http://127.0.0.1:{listener.port}/"), delay)
                     stats = settled(pool)
                     assert stats.opened == stats.closed.total   # closed, if it opened
@@ -617,7 +620,7 @@ def test_cancel_mid_handshake(certs, no_socket_leak, run):
             async with httpool.AsyncPool(verify=certs.ca_path) as pool:
                 url = f"https://127.0.0.1:{server.port}/"
                 for delay in (0.0, 0.005, 0.03):
-                    with pytest.raises(TimeoutError):
+                    with pytest.raises(asyncio.TimeoutError):
                         await asyncio.wait_for(pool.get(url), delay)
                     stats = settled(pool)
                     assert stats.idle == 0
@@ -659,7 +662,7 @@ def test_retry_delays_and_decoding(no_socket_leak, run):
                 assert [(r.status_code, r.retries) for r in many] == [(200, 2)] * 4
                 async with pool.stream("GET", server.url + "/plain") as r:
                     assert b"".join([c async for c in r.aiter_bytes(1000)]) == body
-                with pytest.raises(TimeoutError):
+                with pytest.raises(asyncio.TimeoutError):
                     await asyncio.wait_for(pool.get(server.url + "/flaky-cancelled"), 0.03)
                 await asyncio.sleep(0.3)   # the dropped retry never goes out
                 assert answers["/flaky-cancelled"] == 1
@@ -686,7 +689,7 @@ def test_through_a_socks5_proxy_and_cancelled_mid_tunnel(no_socket_leak, run):
         with ScriptedServer(keep_alive(b"x")) as server, SocksServer(stall="greeting") as socks:
             async with httpool.AsyncPool(proxy=socks.proxy_url()) as pool:
                 for delay in (0.0, 0.01):
-                    with pytest.raises(TimeoutError):
+                    with pytest.raises(asyncio.TimeoutError):
                         await asyncio.wait_for(pool.get(server.url), delay)
                     settled(pool)
 
