@@ -2,12 +2,30 @@ from httpool._conn cimport Connection
 from httpool._reasons cimport *
 
 
+cdef class IdleStack:
+    """One origin's idle connections, oldest first, the most recently used
+    on top. A Python list frees its storage when it empties and allocates it
+    again on the next append: as a stack of one connection reused request
+    after request, two reallocs per request. This one keeps its storage."""
+    cdef:
+        list _items                   # the connections in [0, size), None past size
+        readonly Py_ssize_t size
+
+    cdef int push(self, Connection conn) except -1
+    cdef Connection pop(self)         # the most recently used
+    cdef Connection coldest(self)     # the least recently used, or None
+    cdef Connection pop_coldest(self)
+    cdef list connections(self)       # a copy, oldest first
+    cdef int replace(self, list connections) except -1
+
+
 cdef class OriginSlots:
     """One origin's connections: the idle stack and the count of open ones."""
     cdef:
         readonly object key
         readonly str origin
-        list idle                     # LIFO: the most recently used at the end
+        readonly object pool_token    # the PoolCore's token when these slots were made
+        IdleStack idle
         readonly int open             # idle, in use, or being connected
         long long counts[COUNTER_COUNT]
         long long closed[CLOSE_REASON_COUNT]
@@ -62,6 +80,7 @@ cdef class PoolCore:
     which does not block."""
     cdef:
         dict _origins                 # key -> OriginSlots
+        object _token                 # marks the OriginSlots of _origins; new after a fork
         object _waiters               # collections.deque of Waiter, first come first served
         readonly int open_total
         readonly int max_connections

@@ -4,14 +4,24 @@ from typing_extensions import disjoint_base
 from httpool._conn import Connection
 
 @disjoint_base
+class IdleStack:
+    """One origin's idle connections, oldest first; keeps its storage when it empties."""
+
+    @property
+    def size(self) -> int: ...
+
+@disjoint_base
 class OriginSlots:
     """One origin's connections: the idle stack and the count of open ones."""
 
-    def __new__(cls, key: tuple[str | int | None, ...], origin: str) -> OriginSlots: ...
+    def __new__(cls, key: tuple[str | int | None, ...], origin: str,
+                pool_token: object) -> OriginSlots: ...
     @property
     def key(self) -> tuple[str | int | None, ...]: ...
     @property
     def origin(self) -> str: ...
+    @property
+    def pool_token(self) -> object: ...
     @property
     def open(self) -> int: ...
     @property

@@ -51,17 +51,53 @@ cdef double SWEEP_INTERVAL = 1.0
 cdef object logger = logging.getLogger("httpool")
 
 
+cdef class IdleStack:
+    def __cinit__(self):
+        self._items = []
+
+    cdef int push(self, Connection conn) except -1:
+        if self.size < len(self._items):
+            self._items[self.size] = conn
+        else:
+            self._items.append(conn)
+        self.size += 1
+        return 0
+
+    cdef Connection pop(self):
+        self.size -= 1
+        conn = self._items[self.size]
+        self._items[self.size] = None
+        return conn
+
+    cdef Connection coldest(self):
+        return self._items[0] if self.size else None
+
+    cdef Connection pop_coldest(self):
+        conn = self._items.pop(0)
+        self.size -= 1
+        return conn
+
+    cdef list connections(self):
+        return self._items[:self.size]
+
+    cdef int replace(self, list connections) except -1:
+        self._items = connections
+        self.size = len(connections)
+        return 0
+
+
 cdef class OriginSlots:
-    def __cinit__(self, object key, str origin):
+    def __cinit__(self, object key, str origin, object pool_token):
         self.key = key
         self.origin = origin
-        self.idle = []
+        self.pool_token = pool_token
+        self.idle = IdleStack()
         memset(self.counts, 0, sizeof(self.counts))
         memset(self.closed, 0, sizeof(self.closed))
 
     @property
     def idle_count(self):
-        return len(self.idle)
+        return self.idle.size
 
     def counters(self):
         """(counts, closed): the per-origin counters as two tuples of ints."""
@@ -152,6 +188,7 @@ cdef class PoolCore:
     def __cinit__(self, int max_connections, int max_connections_per_host, int max_idle_per_host,
                   double idle_timeout, double max_lifetime):
         self._origins = {}
+        self._token = object()
         self._waiters = deque()
         self.max_connections = max_connections
         self.max_connections_per_host = max_connections_per_host
@@ -163,7 +200,7 @@ cdef class PoolCore:
     cpdef OriginSlots slots(self, object key, str origin):
         cdef OriginSlots slots = self._origins.get(key)
         if slots is None:
-            slots = OriginSlots(key, origin)
+            slots = OriginSlots(key, origin, self._token)
             self._origins[key] = slots
         return slots
 
@@ -194,7 +231,7 @@ cdef class PoolCore:
         cdef Connection conn
         cdef int alive
         self._expire(slots, now)
-        while slots.idle and not fresh:
+        while slots.idle.size and not fresh:
             conn = slots.idle.pop()
             entry = watched.get(conn.fd) if watched is not None else None
             if entry is not None and (<tuple>entry)[0] is conn and not conn.holds_input():
@@ -214,10 +251,10 @@ cdef class PoolCore:
             slots.counts[COUNT_REUSED] += 1
             grant[0] = GRANT_IDLE
             return conn
-        if fresh and slots.idle and slots.open >= self.max_connections_per_host:
+        if fresh and slots.idle.size and slots.open >= self.max_connections_per_host:
             # A retry after a reused connection died: its idle siblings were
             # likely closed by the same server event, so one makes room.
-            self._close(slots.idle.pop(0), slots, CLOSE_POOL_FULL)
+            self._close(slots.idle.pop_coldest(), slots, CLOSE_POOL_FULL)
         if slots.open >= self.max_connections_per_host or (
                 self.open_total >= self.max_connections and not self._evict_one(now)):
             grant[0] = GRANT_NONE
@@ -267,7 +304,7 @@ cdef class PoolCore:
 
     cdef bint _foreign(self, Connection conn):
         """A connection from before a fork (or another pool): close it, uncounted."""
-        if self._origins.get(conn.key) is conn.slots:
+        if (<OriginSlots>conn.slots).pool_token is self._token:
             return False
         conn.close(CLOSE_POOL_CLOSE)
         return True
@@ -287,10 +324,10 @@ cdef class PoolCore:
             self._expire(slots, now)
             if conn.expires_at <= now:
                 self._close(conn, slots, conn.expire_reason)
-            elif len(slots.idle) >= self.max_idle_per_host:
+            elif slots.idle.size >= self.max_idle_per_host:
                 self._close(conn, slots, CLOSE_POOL_FULL)
             else:
-                slots.idle.append(conn)
+                slots.idle.push(conn)
         self._serve_waiters(now)
 
     cpdef discard(self, Connection conn, int reason):
@@ -323,18 +360,19 @@ cdef class PoolCore:
     cdef int _expire(self, OriginSlots slots, double now) except -1:
         cdef Connection conn
         cdef list keep
-        for conn in slots.idle:
-            if conn.expires_at <= now:
+        cdef Py_ssize_t i
+        for i in range(slots.idle.size):
+            if (<Connection>slots.idle._items[i]).expires_at <= now:
                 break
         else:
             return 0   # the common case: nothing expired, nothing rebuilt
         keep = []
-        for conn in slots.idle:
+        for conn in slots.idle.connections():
             if conn.expires_at <= now:
                 self._close(conn, slots, conn.expire_reason)
             else:
                 keep.append(conn)
-        slots.idle = keep
+        slots.idle.replace(keep)
         return 0
 
     cdef int _sweep(self, double now) except -1:
@@ -350,14 +388,14 @@ cdef class PoolCore:
         cdef Connection conn
         cdef double oldest = 1e300
         for slots in self._origins.values():
-            if slots.idle:
-                conn = slots.idle[0]
+            conn = slots.idle.coldest()
+            if conn is not None:
                 if conn.expires_at < oldest:
                     oldest = conn.expires_at
                     coldest = slots
         if coldest is None:
             return False
-        self._close(coldest.idle.pop(0), coldest, CLOSE_POOL_FULL)
+        self._close(coldest.idle.pop_coldest(), coldest, CLOSE_POOL_FULL)
         return True
 
     cdef int _serve_waiters(self, double now) except -1:
@@ -391,9 +429,9 @@ cdef class PoolCore:
         cdef Waiter waiter
         self.closed = True
         for slots in self._origins.values():
-            for conn in slots.idle:
+            for conn in slots.idle.connections():
                 self._close(conn, slots, reason)
-            slots.idle = []
+            slots.idle.replace([])
         for waiter in self._waiters:
             waiter._wake(GRANT_CLOSED, None)   # the waiter raises PoolClosed
         self._waiters.clear()
@@ -403,5 +441,6 @@ cdef class PoolCore:
         descriptors are closed by httpool._conn's fork handler). Connections
         released later are recognised as foreign and closed uncounted."""
         self._origins = {}
+        self._token = object()
         self._waiters = deque()
         self.open_total = 0

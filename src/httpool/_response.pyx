@@ -238,6 +238,8 @@ cdef class Response:
 
     @property
     def content(self):
+        if self._content is not None:
+            return self._content
         return self.read()
 
     @property
