@@ -32,7 +32,7 @@ import pytest
 import httpool
 from httpool.bench._server import BenchServer
 from httpool.bench.cli import main
-from httpool.bench.loadgen import Result
+from httpool.bench.loadgen import Budget, Recorder, Result
 
 from support.nginx import FILES
 from support.servers import ScriptedServer, ServerConn, closed_port, reset_after_response
@@ -342,6 +342,36 @@ def test_bad_arguments_in_a_real_process() -> None:
     done = run_cli("https://example.com/", "-c", "0")
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_ctrl_c_never_splits_the_record_of_a_response() -> None:
+    """Ctrl-C raises KeyboardInterrupt between any two bytecodes of the main
+    thread, so also inside Recorder.answered(): wherever it lands, the
+    response is counted whole (latency, status and size) or not at all."""
+    lines = range(Recorder.answered.__code__.co_firstlineno,
+                  Recorder.answered.__code__.co_firstlineno + 50)
+    interrupted_at = set()
+    for line in lines:
+        recorder = Recorder(Budget(requests=10))
+        recorder.answered(0, 200, 13)
+
+        def interrupt(frame, event, arg, line=line):
+            if frame.f_code is Recorder.answered.__code__ and event == "line" and frame.f_lineno == line:
+                interrupted_at.add(line)
+                raise KeyboardInterrupt
+            return interrupt
+
+        sys.settrace(lambda frame, event, arg: interrupt if frame.f_code is Recorder.answered.__code__ else None)
+        try:
+            recorder.answered(0, 503, 13)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sys.settrace(None)
+        result = Result.merge([recorder], recorder.budget, 1_000_000, None, interrupted=True)
+        assert sum(result.statuses.values()) == result.responses == recorder.completed, (line, result)
+        assert result.body_bytes == 13 * result.responses, (line, result)
+    assert len(interrupted_at) >= 3   # the interruption landed on every line of the method
 
 
 @pytest.mark.parametrize("concurrency", ["1", "8"])  # one thread; one batch

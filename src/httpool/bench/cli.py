@@ -221,8 +221,7 @@ def _url_progress(run: LoadRun, total: str) -> str:
     in_flight, queued = run.outstanding()
     recorders = run.recorders
     errors = sum(r.error_count for r in recorders)
-    non_2xx = sum(n for r in recorders for status, n in list(r.statuses.items())
-                  if not 200 <= status < 300)
+    non_2xx = sum(r.non_2xx for r in recorders)
     return (f"{done:,}{total} requests, {done / seconds if seconds > 0 else 0:,.0f}/s, "
             f"{in_flight:,} in flight, {queued:,} queued, {non_2xx:,} non-2xx, {errors:,} errors")
 

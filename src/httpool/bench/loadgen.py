@@ -96,24 +96,34 @@ class Budget:
 class Recorder:
     """What one worker saw."""
 
-    __slots__ = ("budget", "latencies", "late", "late_queued", "submitted", "statuses",
-                 "body_bytes", "errors", "error_examples", "error_count")
+    __slots__ = ("budget", "answers", "late", "late_queued", "submitted", "non_2xx",
+                 "errors", "error_examples")
 
     def __init__(self, budget: Budget) -> None:
         self.budget = budget
-        self.latencies: list[int] = []  # ns, successful requests only
+        # Per response, three ints: latency (ns), status, body size. One
+        # list.extend() records a response whole: Ctrl-C raises
+        # KeyboardInterrupt between bytecodes, never inside that call, so an
+        # interrupted run never counts a response's latency without its status.
+        self.answers: list[int] = []
         self.late = 0                   # responses after a seconds budget's deadline
         self.late_queued = 0            # of those, sent after it (queued in a batch then)
         self.submitted = 0              # requests handed to a batch (batch only)
-        self.statuses: dict[int, int] = {}
-        self.body_bytes = 0
+        self.non_2xx = 0                # for the progress line; Result counts from answers
         self.errors: Counter[str] = Counter()
         self.error_examples: dict[str, str] = {}
-        self.error_count = 0
+
+    @property
+    def responses(self) -> int:
+        return len(self.answers) // 3
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
 
     @property
     def completed(self) -> int:
-        return len(self.latencies) + self.error_count
+        return self.responses + self.error_count
 
     def answered(self, started_ns: int, status: int, size: int, finished: int = 0,
                  queued: bool = False) -> None:
@@ -124,15 +134,14 @@ class Recorder:
             self.late += 1
             if queued and started_ns >= end_ns:
                 self.late_queued += 1
-        self.latencies.append(finished - started_ns)
-        self.statuses[status] = self.statuses.get(status, 0) + 1
-        self.body_bytes += size
+        if not 200 <= status < 300:
+            self.non_2xx += 1
+        self.answers.extend((finished - started_ns, status, size))
 
     def failed(self, exc: Exception) -> None:
         name = type(exc).__name__
         self.errors[name] += 1
         self.error_examples.setdefault(name, str(exc) or repr(exc))
-        self.error_count += 1
 
 
 @dataclasses.dataclass
@@ -156,11 +165,14 @@ class Result:
               interrupted: bool = False) -> Result:
         latencies: list[int] = []
         statuses: Counter[int] = Counter()
+        body_bytes = 0
         errors: Counter[str] = Counter()
         examples: dict[str, str] = {}
         for recorder in recorders:
-            latencies += recorder.latencies
-            statuses.update(recorder.statuses)
+            answers = recorder.answers
+            latencies += answers[0::3]
+            statuses.update(answers[1::3])
+            body_bytes += sum(answers[2::3])
             errors.update(recorder.errors)
             for name, message in recorder.error_examples.items():
                 examples.setdefault(name, message)
@@ -173,7 +185,7 @@ class Result:
         else:
             window, counted = elapsed_ns / 1e9, len(latencies)
         return cls(elapsed_ns / 1e9, window, counted, latencies, dict(statuses),
-                   sum(r.body_bytes for r in recorders), dict(errors), examples, client_stats,
+                   body_bytes, dict(errors), examples, client_stats,
                    late_queued, interrupted)
 
     @property
