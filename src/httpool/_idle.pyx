@@ -304,7 +304,8 @@ cdef class PoolCore:
 
     cdef bint _foreign(self, Connection conn):
         """A connection from before a fork (or another pool): close it, uncounted."""
-        if (<OriginSlots>conn.slots).pool_token is self._token:
+        cdef OriginSlots slots = conn.slots
+        if slots is not None and slots.pool_token is self._token:
             return False
         conn.close(CLOSE_POOL_CLOSE)
         return True
