@@ -43,17 +43,25 @@ def complete(buf: bytearray) -> bool:
     return end >= 0 and len(buf) >= end + 4 + 13
 
 
+def take_request(left: list[int], done: asyncio.Future[None]) -> bool:
+    """Count one more request against the n to send; False (and `done` set)
+    when all n have been sent."""
+    if left[0] <= 0:
+        if not done.done():
+            done.set_result(None)
+        return False
+    left[0] -= 1
+    return True
+
+
 async def per_socket(address: tuple[str, int], c: int, n: int) -> None:
     loop = asyncio.get_running_loop()
     left = [n]
     done = loop.create_future()
 
     def start(sock: socket.socket, buf: bytearray) -> None:
-        if left[0] <= 0:
-            if not done.done():
-                done.set_result(None)
+        if not take_request(left, done):
             return
-        left[0] -= 1
         sock.send(REQUEST)
         loop.add_reader(sock.fileno(), readable, sock, buf)
 
@@ -84,11 +92,8 @@ async def epoll_set(address: tuple[str, int], c: int, n: int) -> None:
     conns: dict[int, tuple[socket.socket, bytearray]] = {}
 
     def start(sock: socket.socket) -> None:
-        if left[0] <= 0:
-            if not done.done():
-                done.set_result(None)
+        if not take_request(left, done):
             return
-        left[0] -= 1
         sock.send(REQUEST)
 
     def ready() -> None:
@@ -125,11 +130,8 @@ async def protocol(address: tuple[str, int], c: int, n: int) -> None:
             self.buf = bytearray()
 
         def start(self) -> None:
-            if left[0] <= 0:
-                if not done.done():
-                    done.set_result(None)
+            if not take_request(left, done):
                 return
-            left[0] -= 1
             self.transport.write(REQUEST)   # type: ignore[attr-defined]
 
         def data_received(self, data: bytes) -> None:
